@@ -1,0 +1,30 @@
+"""Shared fixtures: real photos from ../shared (skipped when absent), and isolation of user state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The ../shared/data folder; tests that use it skip with a reason when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (real photos live there, outside the project)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch) -> Path:
+    """An empty, private weights folder so tests never see or touch the project's weights/."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setenv("INPAINT_STUDIO_WEIGHTS", str(folder))
+    return folder
