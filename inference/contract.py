@@ -56,6 +56,15 @@ def check_inputs(image: object, mask: object, guide: object = None) -> None:
         )
 
 
+def hole_bounds(mask: np.ndarray) -> tuple[slice, slice]:
+    """Row and column slices of the smallest rectangle holding every True pixel (empty when none)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 class Engine:
     """Base of every engine. Subclasses set ``name`` and implement :meth:`_fill`."""
 
@@ -82,8 +91,10 @@ class Engine:
             raise RuntimeError(
                 f"engine {self.name} returned {filled.dtype} {filled.shape}, expected uint8 {image.shape}"
             )
+        # Only the Hole's bounding box can differ, so the guarantee costs a crop, not the photo.
+        rows, cols = hole_bounds(mask)
         result = image.copy()
-        result[mask] = filled[mask]
+        np.copyto(result[rows, cols], filled[rows, cols], where=mask[rows, cols, None])
         return result
 
     def _fill(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.contract import CancelCheck, Cancelled, Progress
+from inference.contract import CancelCheck, Cancelled, Progress, hole_bounds
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,16 @@ class Region:
 
 def hole_boxes(mask: np.ndarray, merge_gap: int = 0) -> list[Box]:
     """Bounding boxes of the mask's connected parts, merged while two are ``merge_gap`` px apart or less."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    # Label only the Hole's bounding box: on a 24-megapixel photo that is the difference
+    # between a small crop and the whole frame.
+    rows, cols = hole_bounds(mask)
+    window = mask[rows, cols]
+    if window.size == 0:
+        return []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(window.astype(np.uint8), connectivity=8)
+    top, left = rows.start, cols.start
     boxes = [
-        Box(int(y), int(x), int(y + h), int(x + w))
+        Box(int(top + y), int(left + x), int(top + y + h), int(left + x + w))
         for x, y, w, h, _ in stats[1:count]
     ]
     return _merge_close(boxes, merge_gap)
@@ -165,7 +172,7 @@ def paste_inside_hole(
     if not hole.any():
         return
     if feather <= 0:
-        target[hole] = filled[hole]
+        np.copyto(target, filled, where=hole[..., None])
         return
     known = ~hole if known is None else known
     if not known.any():
