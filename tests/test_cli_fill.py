@@ -95,7 +95,7 @@ def test_engines_table_lists_every_engine_with_reasons(capsys):
     out = capsys.readouterr().out
     for name in ("telea", "ns", "deepfill_v2", "deepfill_v2_guided", "lbam"):
         assert name in out
-    assert "available" in out
+    assert "available" in out and "hed" in out
 
 
 def test_classical_fill_never_imports_torch(tmp_path):

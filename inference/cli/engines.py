@@ -32,6 +32,18 @@ def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def helper_model_rows() -> list[tuple[str, str, str, str]]:
+    """Models that are not engines but that features depend on (edge detection for the Guide)."""
+    from inference.hed import hed_available
+
+    ready, detail = hed_available()
+    status = "available" if ready else "unavailable"
+    used_for = "Show edges, Suggest edges, training Guides"
+    return [("hed", "HED edge detector", status, used_for if ready else detail)]
+
+
 def run(_args: argparse.Namespace) -> int:
     print_table(("engine", "label", "guide", "status", "why / how to fix"), engine_rows())
+    print()
+    print_table(("model", "label", "status", "used for / how to fix"), helper_model_rows())
     return 0
