@@ -153,6 +153,12 @@ def _rgb_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, i
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))), None, 8
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _short(error: BaseException) -> str:
     text = str(error).strip().rstrip(".")
     return text[:120] if text else type(error).__name__
@@ -217,6 +223,8 @@ def write_atomically(path: Path, write) -> None:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp creates the file private (0600); give it the permissions a plain open() would.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)

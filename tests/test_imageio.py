@@ -151,3 +151,12 @@ def test_jpeg_is_saved_with_quality_95_by_default(tmp_path):
         assert saved.format == "JPEG"
         # Quantisation tables of quality 95 have small entries; quality 75 would have ~8 in the first.
         assert saved.quantization[0][0] <= 2
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    save_image(tmp_path / "p.png", gradient())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o666 & ~umask
