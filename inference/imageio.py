@@ -149,8 +149,9 @@ def _rgb_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, i
     if has_alpha:
         rgba = image.convert("RGBA")
         array = np.asarray(rgba)
-        return np.ascontiguousarray(array[..., :3]), np.ascontiguousarray(array[..., 3]), 8
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"))), None, 8
+        return array[..., :3].copy(), array[..., 3].copy(), 8
+    # np.array, not asarray: callers get a writable array of their own.
+    return np.array(image.convert("RGB")), None, 8
 
 
 def _current_umask() -> int:

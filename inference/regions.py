@@ -220,7 +220,8 @@ def fit_to_model(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, ModelFit]:
     """Scale a crop down (never up) so its long side is at most ``max_side``, then reflect-pad
     to a multiple of ``multiple``. The mask is scaled so that any covered pixel stays a Hole, and
-    its padding is known (False); a guide keeps its thin lines by max-pooling-like area resize.
+    padded like the image (padding that mirrors the Hole is Hole, the rest known); a guide keeps
+    its thin lines by max-pooling-like area resize.
     """
     h, w = mask.shape
     scale = min(1.0, max_side / max(h, w))
@@ -236,7 +237,9 @@ def fit_to_model(
         padding = ((0, pad_h), (0, pad_w))
         mode = "reflect" if sh > pad_h and sw > pad_w else "edge"
         image = np.pad(image, padding + ((0, 0),), mode=mode)
-        mask = np.pad(mask, padding, mode="constant", constant_values=False)
+        # Mirror the mask with the image: padding that reflects Hole pixels must stay Hole, or
+        # the hidden pixels would reach the network as known context.
+        mask = np.pad(mask, padding, mode=mode)
         if guide is not None:
             guide = np.pad(guide, padding, mode="constant", constant_values=0)
     return image, mask, guide, ModelFit((h, w), (sh, sw))

@@ -160,3 +160,9 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_opened_pixels_are_writable(tmp_path):
+    save_image(tmp_path / "w.png", gradient())
+    loaded = open_image(tmp_path / "w.png")
+    assert loaded.pixels.flags.writeable and loaded.pixels.flags.c_contiguous
