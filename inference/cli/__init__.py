@@ -14,6 +14,10 @@ import sys
 COMMAND_MODULES = (
     "inference.cli.fill",
     "inference.cli.engines",
+    "inference.cli.hed",
+    "inference.cli.compare",
+    "inference.cli.weights",
+    "inference.cli.bench",
 )
 
 SUBCOMMANDS_HELP = "Run without a subcommand (or with an image path) to open the editor."

@@ -1,0 +1,1 @@
+"""LBAM (learnable bidirectional attention maps): generator, discriminator, importer and engine."""
