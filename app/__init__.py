@@ -1,9 +1,14 @@
-"""Inpaint Studio Qt user interface."""
+"""Inpaint Studio Qt user interface.
+
+Importing this package imports no Qt: :func:`launch` loads the editor when it is called, and
+``app.document`` stays usable without a display.
+"""
 
 from __future__ import annotations
 
 
 def launch(argv: list[str]) -> int:
-    """Open the editor (on ``argv[0]`` when given); returns the exit status."""
-    print("The editor window is not built yet (see the editor issue); use `python main.py --help` for the command line.")
-    return 0
+    """Start the editor (``argv``: ``[]`` or ``[PATH]``) and return its exit status."""
+    from app.startup import launch as run_editor
+
+    return run_editor(argv)
