@@ -55,6 +55,8 @@ ACTION_SPECS = (
     ActionSpec("cancel_fill", "&Cancel Fill", ("Esc",), "cancel", "Cancel the running fill"),
     ActionSpec("suggest_edges", "&Suggest Edges", ("Ctrl+Shift+G",), "suggest_edges",
                "Copy HED edges around the Hole into the Guide"),
+    ActionSpec("compare", "&Compare Engines…", ("Ctrl+Shift+C",), "std:SP_FileDialogDetailedView",
+               "Run every engine on the photo and Hole, side by side, with scores"),
     ActionSpec("clear_after_fill", "Clear the Hole &after a Fill", (), "", "", checkable=True),
     ActionSpec("import_weights", "&Import Weights…", (), "weights",
                "Import a weight file for DeepFill v2 or LBAM"),

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QToolBar, Q
 from app import dialogs
 from app.actions import build_actions, retint_icons, shortcut_rows
 from app.canvas import EditorCanvas
+from app.compare_view import CompareLauncher
 from app.document import mask_operation
 from app.edges import EdgesController
 from app.files import FileController
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(self, self.model, self.preferences)
         self.actions = build_actions(self)
         self.engine_picker = EnginePicker(engine_specs)
+        self.compare = CompareLauncher(self, engine_specs)
         self._weights_job: int | None = None
         self.setWindowIcon(icon("app"))
         self.setCentralWidget(self.canvas)
@@ -120,6 +122,8 @@ class MainWindow(QMainWindow):
         fill.addActions([a["fill"], a["fill_again"], a["cancel_fill"]])
         fill.addSeparator()
         fill.addActions([a["suggest_edges"], a["clear_after_fill"]])
+        fill.addSeparator()
+        fill.addAction(a["compare"])
         models = bar.addMenu("&Models")
         models.addAction(a["import_weights"])
         help_menu = bar.addMenu("&Help")
@@ -135,7 +139,7 @@ class MainWindow(QMainWindow):
         tools.addActions([a["clear_mask"], a["invert_mask"], a["grow_mask"], a["shrink_mask"]])
         fill = self._toolbar("Fill", "fill_toolbar")
         fill.addWidget(self.engine_picker)
-        fill.addActions([a["fill"], a["fill_again"], a["cancel_fill"]])
+        fill.addActions([a["fill"], a["fill_again"], a["cancel_fill"], a["compare"]])
         fill.addSeparator()
         fill.addActions([a["show_edges"], a["suggest_edges"]])
         view = self._toolbar("View", "view_toolbar")
@@ -174,6 +178,7 @@ class MainWindow(QMainWindow):
         a["clear_after_fill"].toggled.connect(self._set_clear_after_fill)
         a["show_edges"].toggled.connect(self.edges.set_showing)
         a["suggest_edges"].triggered.connect(self.edges.suggest)
+        a["compare"].triggered.connect(self.compare.open)
         a["import_weights"].triggered.connect(self.import_weights)
         a["shortcuts"].triggered.connect(self.show_shortcuts)
         a["about"].triggered.connect(self.show_about)
@@ -296,7 +301,7 @@ class MainWindow(QMainWindow):
         busy = self.fills.busy
         for name in ("save", "save_as", "revert", "import_mask", "export_mask", "clear_mask", "invert_mask",
                      "grow_mask", "shrink_mask", "select_all", "clear_guide", "zoom_fit", "zoom_100",
-                     "zoom_in", "zoom_out", "fill"):
+                     "zoom_in", "zoom_out", "fill", "compare"):
             self.actions[name].setEnabled(has_document)
         self.actions["fill_again"].setEnabled(has_document and self.fills.can_fill_again())
         self.actions["cancel_fill"].setEnabled(busy)
@@ -373,5 +378,6 @@ class MainWindow(QMainWindow):
             return
         self.preferences.save_window(self.saveGeometry(), self.saveState())
         self.preferences.sync()
+        self.compare.close()
         self.runner.shutdown()
         event.accept()
