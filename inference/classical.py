@@ -31,19 +31,20 @@ class OpenCVEngine(Engine):
     def context_margin(self) -> int:
         return 2 * self.radius + _EXTRA_CONTEXT
 
-    def _fill(
+    def _fill_into(
         self,
         image: np.ndarray,
+        result: np.ndarray,
         mask: np.ndarray,
         guide: np.ndarray | None,
         should_cancel: CancelCheck,
         progress: Progress,
-    ) -> np.ndarray:
+    ) -> None:
         margin = self.context_margin
         regions = plan_regions(mask, lambda _box: (margin, margin), merge_gap=2 * margin)
-        return fill_by_regions(
+        fill_by_regions(
             image, mask, None, self.fill_crop, regions,
-            should_cancel=should_cancel, progress=progress,
+            should_cancel=should_cancel, progress=progress, out=result,
         )
 
     def fill_crop(self, crop: np.ndarray, crop_mask: np.ndarray, _guide: np.ndarray | None) -> np.ndarray:

@@ -127,14 +127,15 @@ class NeuralEngine(Engine):
         """At least as much context as Hole on each side, and never less than ``min_context``."""
         return max(hole.height, self.min_context), max(hole.width, self.min_context)
 
-    def _fill(
+    def _fill_into(
         self,
         image: np.ndarray,
+        result: np.ndarray,
         mask: np.ndarray,
         guide: np.ndarray | None,
         should_cancel: CancelCheck,
         progress: Progress,
-    ) -> np.ndarray:
+    ) -> None:
         self.model()  # load before the first crop, so a bad weight file fails before any work
         call = _CallState(self.device)
         regions = plan_regions(mask, self.context_margin, merge_gap=self.min_context)
@@ -142,9 +143,9 @@ class NeuralEngine(Engine):
         def fill_crop(crop: np.ndarray, crop_mask: np.ndarray, crop_guide: np.ndarray | None) -> np.ndarray:
             return self.fill_crop(crop, crop_mask, crop_guide, call)
 
-        return fill_by_regions(
+        fill_by_regions(
             image, mask, guide, fill_crop, regions,
-            feather=self.feather_px, should_cancel=should_cancel, progress=progress,
+            feather=self.feather_px, should_cancel=should_cancel, progress=progress, out=result,
         )
 
     def fill_crop(

@@ -132,13 +132,15 @@ def fill_by_regions(
     feather: int = 0,
     should_cancel: CancelCheck | None = None,
     progress: Progress | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Fill every region's crop with ``fill_crop`` and paste its Hole pixels back into a copy of ``image``.
+    """Fill every region's crop with ``fill_crop`` and paste its Hole pixels back into a copy of ``image``
+    (or into ``out``, which must hold the same pixels as ``image``; it is returned).
 
     Regions are filled in order on the growing result, so a later crop sees the earlier fills as context.
     ``should_cancel`` is checked before each crop and raises :class:`Cancelled`.
     """
-    result = image.copy()
+    result = image.copy() if out is None else out
     for index, region in enumerate(regions):
         if should_cancel is not None and should_cancel():
             raise Cancelled()

@@ -35,7 +35,7 @@ def test_odd_sizes_keep_unmasked_pixels(engine, shape):
 @pytest.mark.parametrize("engine", ENGINES, ids=lambda e: e.name)
 def test_empty_mask_returns_input_without_running(engine, monkeypatch):
     image, _ = random_case(40, 50, seed=2)
-    monkeypatch.setattr(engine, "_fill", lambda *a: pytest.fail("engine ran on an empty mask"))
+    monkeypatch.setattr(engine, "_fill_into", lambda *a: pytest.fail("engine ran on an empty mask"))
     result = engine.inpaint(image, np.zeros((40, 50), bool))
     assert np.array_equal(result, image) and result is not image
 

@@ -39,19 +39,20 @@ class DeepFillEngine(NeuralEngine):
         self.name = "deepfill_v2_guided" if guided else "deepfill_v2"
         self.bgr = stored.card.get("colour_order") == "bgr"
 
-    def _fill(
+    def _fill_into(
         self,
         image: np.ndarray,
+        result: np.ndarray,
         mask: np.ndarray,
         guide: np.ndarray | None,
         should_cancel: CancelCheck,
         progress: Progress,
-    ) -> np.ndarray:
+    ) -> None:
         if guide is not None:
             # Binarise at full resolution (upstream: value/255 > 0.6) before any crop is scaled, so a
             # faint line counts the same at every zoom (scaling keeps any non-zero line pixel).
             guide = np.where(guide > EDGE_THRESHOLD * 255, 255, 0).astype(np.uint8)
-        return super()._fill(image, mask, guide, should_cancel, progress)
+        super()._fill_into(image, result, mask, guide, should_cancel, progress)
 
     def load_model(self) -> torch.nn.Module:
         return load_network(self.stored)
