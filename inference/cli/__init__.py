@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "inference.cli.compare",
     "inference.cli.weights",
     "inference.cli.bench",
+    "inference.cli.prepare",
+    "inference.cli.train",
 )
 
 SUBCOMMANDS_HELP = "Run without a subcommand (or with an image path) to open the editor."
