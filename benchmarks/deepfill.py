@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
 from inference.deepfill.network import GeneratorConfig, seeded_generator  # noqa: E402
 
@@ -226,15 +227,7 @@ def section(rows, flops, peak, photo, memory, repeats, loads) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (or append it), leaving the others."""
-    document = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    start = document.find(SECTION + "\n")
-    if start < 0:
-        document = document.rstrip("\n") + "\n\n" + text
-    else:
-        end = document.find("\n## ", start + len(SECTION))
-        document = document[:start] + text + (document[end + 1 :] if end >= 0 else "")
-    DOC.write_text(document, encoding="utf-8")
+    report.write_section(SECTION, text, DOC)
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
 from inference.training.loop import TrainRequest, train  # noqa: E402
 from inference.training.pack import prepare_pack  # noqa: E402
@@ -86,14 +87,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        document = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-        start = document.find(SECTION + "\n")
-        if start < 0:
-            document = document.rstrip("\n") + "\n\n" + text
-        else:
-            end = document.find("\n## ", start + len(SECTION))
-            document = document[:start] + text + (document[end + 1:] if end >= 0 else "")
-        DOC.write_text(document, encoding="utf-8")
+        report.write_section(SECTION, text, DOC)
     return 0
 
 

@@ -1,0 +1,19 @@
+"""Writing a benchmark's section of docs/benchmarks.md, shared by every script in benchmarks/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def write_section(section: str, text: str, doc: Path = DOC) -> None:
+    """Replace the section headed ``section`` (e.g. "## HED") with ``text``, or append it; others stay."""
+    document = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    start = document.find(section + "\n")
+    if start < 0:
+        document = document.rstrip("\n") + "\n\n" + text
+    else:
+        end = document.find("\n## ", start + len(section))
+        document = document[:start] + text + (document[end + 1:] if end >= 0 else "")
+    doc.write_text(document, encoding="utf-8")
