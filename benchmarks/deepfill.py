@@ -182,7 +182,7 @@ def attention_memory_1024() -> tuple[float, float, float]:
     return before, after, time.perf_counter() - started
 
 
-def section(rows, flops, peak, photo, memory, repeats, loads) -> str:
+def section(rows, flops, peak, photo, memory, repeats, loads, note="") -> str:
     processor = platform.processor() or platform.machine()
     threads = torch.get_num_threads()
     forward_512 = {int(row[2]): float(row[3]) for row in rows if row[0] == "512²" and row[1] == "contiguous"}
@@ -199,8 +199,8 @@ def section(rows, flops, peak, photo, memory, repeats, loads) -> str:
         f"Date: {date.today().isoformat()}. Command: `python benchmarks/deepfill.py --repeats {repeats} --write`.",
         f"Generator forward, fp32, torch.inference_mode, batch 1, random weights; median of {repeats} runs after one "
         "warm-up. 1-minute load average before / after: " + f"{loads[0]} / {loads[1]}.",
-        "Noisy: the 2 CPU cores were shared with other helpers' jobs during this run, and two torch threads on a "
-        "loaded 2-core machine thrash each other (compare the 1-thread row); re-run alone for clean numbers.",
+        "Two torch threads only pay off on an idle machine: on a loaded 2-core machine they thrash each "
+        "other (compare the 1-thread row). " + note,
         "", "| size | memory layout | threads | CPU fp32 ms | GPU fp16 ms |", "|---|---|---|---|---|",
     ]
     lines += [f"| {size} | {layout} | {threads_used} | {ms} | {GPU_NOTE} |" for size, layout, threads_used, ms in rows]
@@ -234,6 +234,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="(re)write the DeepFill v2 section of docs/benchmarks.md")
+    parser.add_argument("--note", default="", help="a sentence added to the section (e.g. machine load)")
     args = parser.parse_args()
     before = _load()
     memory = attention_memory_1024()  # first, while this process is still small
@@ -243,7 +244,7 @@ def main() -> int:
     peak = conv_peak(args.repeats)
     photo = photo_case(args.repeats)
     print(flops, peak, photo, flush=True)
-    text = section(rows, flops, peak, photo, memory, args.repeats, (before, _load()))
+    text = section(rows, flops, peak, photo, memory, args.repeats, (before, _load()), args.note)
     print(text)
     if args.write:
         write_section(text)

@@ -10,9 +10,10 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 def write_section(section: str, text: str, doc: Path = DOC) -> None:
     """Replace the section headed ``section`` (e.g. "## HED") with ``text``, or append it; others stay."""
     document = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    text = text.rstrip("\n") + "\n\n"
     start = document.find(section + "\n")
     if start < 0:
-        document = document.rstrip("\n") + "\n\n" + text
+        document = document.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
     else:
         end = document.find("\n## ", start + len(section))
         document = document[:start] + text + (document[end + 1:] if end >= 0 else "")
