@@ -199,8 +199,8 @@ def main() -> int:
     cold, torch_seen = measure_cold_start(args.starts)
     print(f"## Editor\n\nMachine: {cpu_name()}, {os.cpu_count()} CPUs, "
           f"{platform.python_implementation()} {platform.python_version()}, Qt platform "
-          f"{os.environ['QT_QPA_PLATFORM']}; {time.strftime('%Y-%m-%d')}. Shared machine (other jobs running): "
-          "timings are noisy.\n\nCommand: `QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/editor.py`\n")
+          f"{os.environ['QT_QPA_PLATFORM']}; {time.strftime('%Y-%m-%d')}. 1-minute load average: "
+          f"{os.getloadavg()[0]:.1f}.\n\nCommand: `QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/editor.py`\n")
     print("| measure | median | p90 | target |\n|---|---|---|---|")
     for label in ("fit", "100 %"):
         costs = sorted(editing[label])
