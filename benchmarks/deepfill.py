@@ -39,8 +39,6 @@ SECTION = "## DeepFill v2"
 GPU_NOTE = "no GPU lent to this issue"
 
 
-def _load() -> str:
-    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
 
 
 def _median_ms(run, repeats: int) -> float:
@@ -226,9 +224,6 @@ def section(rows, flops, peak, photo, memory, repeats, loads, note="") -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    report.write_section(SECTION, text, DOC)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -236,7 +231,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="(re)write the DeepFill v2 section of docs/benchmarks.md")
     parser.add_argument("--note", default="", help="a sentence added to the section (e.g. machine load)")
     args = parser.parse_args()
-    before = _load()
+    before = report.load_average()
     memory = attention_memory_1024()  # first, while this process is still small
     rows = forward_rows(args.repeats)
     print(rows, flush=True)
@@ -244,10 +239,10 @@ def main() -> int:
     peak = conv_peak(args.repeats)
     photo = photo_case(args.repeats)
     print(flops, peak, photo, flush=True)
-    text = section(rows, flops, peak, photo, memory, args.repeats, (before, _load()), args.note)
+    text = section(rows, flops, peak, photo, memory, args.repeats, (before, report.load_average()), args.note)
     print(text)
     if args.write:
-        write_section(text)
+        report.write_section(SECTION, text, DOC)
     return 0
 
 

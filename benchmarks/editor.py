@@ -27,8 +27,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
-
 import numpy as np  # noqa: E402
+import report  # noqa: E402  (benchmarks/report.py, beside this script)
 from PySide6.QtCore import QEvent, QObject, QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -180,15 +180,6 @@ def measure_cold_start(starts: int) -> tuple[list[float], bool]:
     return seconds, torch_seen
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -197,10 +188,10 @@ def main() -> int:
     args = parser.parse_args()
     editing = measure_editing(args.strokes)
     cold, torch_seen = measure_cold_start(args.starts)
-    print(f"## Editor\n\nMachine: {cpu_name()}, {os.cpu_count()} CPUs, "
+    print(f"## Editor\n\nMachine: {report.cpu_name()}, {os.cpu_count()} CPUs, "
           f"{platform.python_implementation()} {platform.python_version()}, Qt platform "
           f"{os.environ['QT_QPA_PLATFORM']}; {time.strftime('%Y-%m-%d')}. 1-minute load average: "
-          f"{os.getloadavg()[0]:.1f}.\n\nCommand: `QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/editor.py`\n")
+          f"{report.load_average()}.\n\nCommand: `QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/editor.py`\n")
     print("| measure | median | p90 | target |\n|---|---|---|---|")
     for label in ("fit", "100 %"):
         costs = sorted(editing[label])

@@ -47,15 +47,6 @@ def time_forward(network: HED, height: int, width: int, device: str, repeats: in
     return statistics.median(samples)
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def measure(repeats: int) -> list[tuple[str, str, float]]:
     torch.manual_seed(0)
@@ -76,7 +67,7 @@ def section(rows: list[tuple[str, str, float]], repeats: int, note: str) -> str:
     lines = [
         SECTION,
         "",
-        f"Machine: {cpu_name()}, {torch.get_num_threads()} torch threads; torch {torch.__version__}; "
+        f"Machine: {report.cpu_name()}, {torch.get_num_threads()} torch threads; torch {torch.__version__}; "
         f"{platform.system()} {platform.release()}.",
         f"Date: {datetime.date.today().isoformat()}. Command: `{command}`.",
         f"One HED forward pass (fp32, batch 1, random weights), median of {repeats} runs after one warm-up. "
@@ -91,9 +82,6 @@ def section(rows: list[tuple[str, str, float]], repeats: int, note: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    report.write_section(SECTION, text, DOC)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -104,7 +92,7 @@ def main() -> int:
     text = section(measure(args.repeats), args.repeats, args.note)
     print(text)
     if args.write:
-        write_section(text)
+        report.write_section(SECTION, text, DOC)
     return 0
 
 

@@ -122,21 +122,7 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
-
-def _load() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        return "unknown"
 
 
 def _proposal(rows: list[dict[str, object]]) -> str:
@@ -151,7 +137,7 @@ def _proposal(rows: list[dict[str, object]]) -> str:
 
 
 def section(rows: list[dict[str, object]], args: argparse.Namespace, loads: tuple[str, str]) -> str:
-    machine = f"{cpu_name()} ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads"
+    machine = f"{report.cpu_name()} ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads"
     widths = " ".join(f"{w:g}" for w in args.widths)
     command = f"python benchmarks/lbam.py --widths {widths} --repeats {args.repeats} --write"
     return "\n".join([
@@ -172,9 +158,6 @@ def section(rows: list[dict[str, object]], args: argparse.Namespace, loads: tupl
     ])
 
 
-def write_section(text: str) -> None:
-    report.write_section(SECTION, text, DOC)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -183,12 +166,12 @@ def main() -> int:
     parser.add_argument("--note", action="append", help="a line added to the section (repeatable)")
     parser.add_argument("--write", action="store_true", help="(re)write the LBAM section of docs/benchmarks.md")
     args = parser.parse_args()
-    before = _load()
+    before = report.load_average()
     rows = measure(args.widths, args.repeats)
-    text = section(rows, args, (before, _load()))
+    text = section(rows, args, (before, report.load_average()))
     print(text)
     if args.write:
-        write_section(text)
+        report.write_section(SECTION, text, DOC)
     return 0
 
 

@@ -43,8 +43,6 @@ def rates(model: str, pack: Path, out: Path, steps: int, smoke: bool, batch: int
         return [json.loads(line)["samples_per_second"] for line in stream]
 
 
-def _load() -> float:
-    return os.getloadavg()[0]
 
 
 def main() -> int:
@@ -53,7 +51,7 @@ def main() -> int:
     parser.add_argument("--pack", type=Path, help="also time 3 full-size CPU steps (batch 2) on this pack")
     parser.add_argument("--write", action="store_true", help="(re)write the section of docs/benchmarks.md")
     args = parser.parse_args()
-    before = _load()
+    before = report.load_average()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -76,8 +74,8 @@ def main() -> int:
         f"{' --pack ' + str(args.pack) if args.pack else ''} --write`.",
         "Samples per second of whole training steps (data, generator, discriminator, both optimiser updates), "
         "fp32, no compile; median (and best) over the steps after the first two (real pack: after the first of 3).",
-        f"1-minute load average before / after: {before:.1f} / {_load():.1f}. The CPU is shared with other "
-        "helpers' jobs while this runs: noisy, a sanity figure only. Training proper needs a GPU (docs/training.md).",
+        f"1-minute load average before / after: {before} / {report.load_average()}. A CPU figure "
+        "is a sanity check only: training proper needs a GPU (docs/training.md).",
         "",
         "| run | crops | threads | samples/s (median) | best |",
         "|---|---|---|---|---|",
