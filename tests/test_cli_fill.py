@@ -119,3 +119,13 @@ def test_real_photo_with_its_object_mask(shared_data, tmp_path):
     mask = load_mask(mask_path)
     assert np.array_equal(result[~mask], original[~mask])
     assert np.abs(result[mask].astype(int) - 128).mean() > 5  # filled with content, not left grey
+
+
+def test_a_closed_pipe_ends_quietly():
+    reader = subprocess.Popen(
+        [sys.executable, "main.py", "engines"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    reader.stdout.close()  # the reader leaves before the table is printed, like `| head -c 0`
+    stderr = reader.stderr.read().decode()
+    reader.wait(timeout=30)
+    assert "Traceback" not in stderr
