@@ -12,7 +12,6 @@ from __future__ import annotations
 import platform
 import statistics
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
 from inference.classical import navier_stokes, telea  # noqa: E402
 from inference.regions import plan_regions  # noqa: E402
@@ -44,14 +44,6 @@ def blob_hole(height: int, width: int, ratio: float, centre: tuple[int, int]) ->
     return mask.astype(bool)
 
 
-def median_seconds(run, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
 
 def wrapper_vs_bare(engine, image: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     """Median seconds of the engine, and of bare cv2.inpaint on the crops it uses, interleaved."""
@@ -65,8 +57,8 @@ def wrapper_vs_bare(engine, image: np.ndarray, mask: np.ndarray) -> tuple[float,
 
     wrapped, plain = [], []
     for _ in range(REPEATS):
-        wrapped.append(median_seconds(lambda: engine.inpaint(image, mask), 1))
-        plain.append(median_seconds(bare, 1))
+        wrapped.append(report.median_seconds(lambda: engine.inpaint(image, mask), 1))
+        plain.append(report.median_seconds(bare, 1))
     return statistics.median(wrapped), statistics.median(plain)
 
 

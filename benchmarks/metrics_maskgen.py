@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sys
 import time
 from datetime import date
@@ -27,6 +26,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
 from inference.maskgen import KINDS, generate_mask, mixed_mask  # noqa: E402
 from inference.metrics import score  # noqa: E402
@@ -34,14 +34,6 @@ from inference.metrics import score  # noqa: E402
 REFERENCE_MASKS = ROOT.parent / "shared" / "data" / "dev_eval" / "masks"
 SAMPLES = 2000
 
-
-def median_seconds(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def metric_rows() -> list[str]:
@@ -54,8 +46,8 @@ def metric_rows() -> list[str]:
         result = cv2.GaussianBlur(reference, (5, 5), 1.0)
         mask = np.zeros((height, width), bool)
         mask[height // 4: height // 2, width // 4: width // 2] = True
-        ours = median_seconds(lambda: score(reference, result, mask), repeats)  # noqa: B023
-        theirs = median_seconds(lambda: (  # noqa: B023
+        ours = report.median_seconds(lambda: score(reference, result, mask), repeats)  # noqa: B023
+        theirs = report.median_seconds(lambda: (  # noqa: B023
             peak_signal_noise_ratio(reference, result, data_range=255),  # noqa: B023
             structural_similarity(reference, result, gaussian_weights=True, sigma=1.5,  # noqa: B023
                                   use_sample_covariance=False, data_range=255, channel_axis=2),

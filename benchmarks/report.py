@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
+import time
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -39,3 +41,13 @@ def load_average() -> str:
         return f"{os.getloadavg()[0]:.1f}"
     except (AttributeError, OSError):
         return "unknown"
+
+
+def median_seconds(run, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``run()``."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)

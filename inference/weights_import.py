@@ -209,6 +209,27 @@ def import_weights(
     )
 
 
+def checked_network(
+    architecture: Architecture,
+    state: Mapping[str, torch.Tensor],
+    info: Mapping[str, Any],
+    subject: str = "the weights",
+) -> tuple[dict[str, torch.Tensor], dict[str, Any], torch.nn.Module]:
+    """Normalise ``state``, validate it key by key, and load it strictly into a freshly built network.
+
+    Returns the normalised state, card fields and the loaded network; raises :class:`WeightsError`
+    naming the first problem. Importing and exporting our own trained weights both go through here.
+    """
+    state, info = architecture.normalise(dict(state), dict(info))
+    architecture.validate(state, info)
+    network = architecture.build(info)
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise WeightsError(f"the network refused {subject}: {error}") from error
+    return state, info, network
+
+
 def store_weights(
     state: Mapping[str, torch.Tensor],
     info: Mapping[str, Any],
@@ -223,13 +244,7 @@ def store_weights(
     Also the way to save weights trained here (they may be fp16; published weights stay fp32).
     """
     architecture = architecture or architecture_named(str(info.get("architecture")))
-    state, info = architecture.normalise(dict(state), dict(info))
-    architecture.validate(state, info)
-    network = architecture.build(info)
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise WeightsError(f"the network refused the weights: {error}") from error
+    state, info, network = checked_network(architecture, state, info)
     name = _target_name(name, architecture.default_name(info), source, overwrite)
     target = weights_dir() / f"{name}.safetensors"
     temporary = target.with_suffix(".safetensors.tmp")

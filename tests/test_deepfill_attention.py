@@ -14,14 +14,7 @@ from inference.deepfill.attention import (
     downscale,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # The test machine's two cores are shared: two torch threads thrash each other (5-10x slower).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def literal_attention(f: torch.Tensor, b: torch.Tensor, mask: torch.Tensor, mode: str, fuse: bool) -> torch.Tensor:

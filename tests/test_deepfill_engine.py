@@ -18,13 +18,7 @@ MODE = {"states_tf": "tf", "states_pt": "pt"}
 SMALL_WORKING_SIZE = 64  # keeps every crop tiny; the crop logic is the same at 512
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # The test machine's two cores are shared: two torch threads thrash each other (5-10x slower).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _store(name: str, channels: int = 5, layout: str = "states_pt", colour: str = "rgb", state=None):

@@ -18,13 +18,7 @@ from inference.deepfill.tf_convert import flip_colour_order
 KEYS_JSON = Path(__file__).resolve().parents[2] / "shared" / "specs" / "deepfill_v2_keys.json"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # The test machine's two cores are shared: two torch threads thrash each other (5-10x slower).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,7 @@ KEYS_JSON = Path(__file__).resolve().parents[2] / "shared" / "specs" / "deepfill
 MODE = {"states_tf": "tf", "states_pt": "pt"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # The test machine's two cores are shared: two torch threads thrash each other (5-10x slower).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _state(layout: str, channels: int = 5, seed: int = 0) -> dict[str, torch.Tensor]:

@@ -18,7 +18,6 @@ What "resume exactly" means is stated in docs/training.md and tested in tests/te
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,8 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from inference.weights_store import sha256_of
 
 FORMAT = "inpaint-studio-training-checkpoint"
 VERSION = 1
@@ -162,13 +163,6 @@ def restore_rng(tensors: Mapping[str, torch.Tensor]) -> list[str]:
 # --------------------------------------------------------------------------------------- save / load
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def save_checkpoint(
     folder: Path,
@@ -196,7 +190,7 @@ def save_checkpoint(
     document = {
         **state, "format": FORMAT, "version": VERSION, "moments": moments,
         "param_groups": groups, "files": files,
-        "sha256": {name: _sha256(partial / name) for names in files.values() for name in names},
+        "sha256": {name: sha256_of(partial / name) for names in files.values() for name in names},
     }
     (partial / STATE_FILE).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
@@ -233,7 +227,7 @@ def verify_files(folder: Path, document: Mapping[str, Any], parts: list[str]) ->
             path = folder / name
             if not path.is_file():
                 raise CheckpointError(f"{path} is missing (incomplete copy of the checkpoint?)")
-            if _sha256(path) != document["sha256"][name]:
+            if sha256_of(path) != document["sha256"][name]:
                 raise CheckpointError(f"{path} is corrupt (sha256 differs from state.json)")
 
 

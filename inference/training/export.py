@@ -17,7 +17,7 @@ from typing import Any
 from safetensors.torch import save_file
 
 from inference.training.checkpoints import load_module_state, read_state, resolve_checkpoint
-from inference.weights_import import architecture_named
+from inference.weights_import import architecture_named, checked_network
 from inference.weights_store import WeightsError, sha256_of, weights_dir, write_card
 
 DEFAULT_NAMES = {"deepfill": "deepfill_v2_guided", "lbam": "lbam"}
@@ -44,13 +44,7 @@ def export_checkpoint(checkpoint: Path, output: Path | None = None, *, overwrite
     architecture = architecture_named(str(info["architecture"]))
     state = {key: value.half() if value.is_floating_point() else value
              for key, value in load_module_state(folder, "generator").items()}
-    state, info = architecture.normalise(state, info)
-    architecture.validate(state, info)
-    network = architecture.build(info)
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise WeightsError(f"the network refused the checkpoint's generator: {error}") from error
+    state, info, network = checked_network(architecture, state, info, "the checkpoint's generator")
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_suffix(".safetensors.tmp")
     save_file({key: value.contiguous() for key, value in state.items()}, str(temporary),
