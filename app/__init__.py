@@ -9,6 +9,6 @@ from __future__ import annotations
 
 def launch(argv: list[str]) -> int:
     """Start the editor (``argv``: ``[]`` or ``[PATH]``) and return its exit status."""
-    from app.startup import launch as run_editor
+    from app.window.startup import launch as run_editor
 
     return run_editor(argv)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from app.patches import LayerPatch, patch_whole_layer
-from inference import masks
-from inference.imageio import SAVE_FORMATS, LoadedImage, open_image, save_like
-from inference.regions import Box
+from inference.engines.regions import Box
+from inference.io import masks
+from inference.io.images import SAVE_FORMATS, LoadedImage, open_image, save_like
 
 LAYERS = ("image", "mask", "guide")
 SAVE_SUFFIX = "_inpainted"
@@ -48,7 +48,7 @@ class Document:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Document:
-        """Open a photo; raises :class:`inference.imageio.ImageError` with one sentence."""
+        """Open a photo; raises :class:`inference.io.images.ImageError` with one sentence."""
         return cls(open_image(path))
 
     @classmethod
@@ -110,7 +110,7 @@ class Document:
         masks.save_mask(path, self.mask)
 
     def read_mask(self, path: str | os.PathLike) -> np.ndarray:
-        """A mask file of exactly this photo's size; raises :class:`inference.masks.MaskError`."""
+        """A mask file of exactly this photo's size; raises :class:`inference.io.masks.MaskError`."""
         return masks.load_mask(path, expected_shape=self.shape)
 
     # --- whole-layer operations, returned as patches so the caller can make them undoable ------

@@ -5,7 +5,7 @@ before and after, so applying it backwards or forwards restores the layer bit fo
 memory follows the change, not the photo. :class:`StrokeRecorder` backs up tiles of a layer the
 first time a Stroke touches them, so a Stroke of any length costs memory only where it painted.
 
-No Qt here: the undo commands in :mod:`app.commands` wrap these.
+No Qt here: the undo commands in :mod:`app.history.commands` wrap these.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.regions import Box
+from inference.engines.regions import Box
 
 TILE = 256  # side of the tiles a Stroke backs up; small enough that a brush dab copies little
 

@@ -17,13 +17,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inference.contract import Cancelled, Engine
+from inference.engines.contract import Cancelled, Engine
 
 EngineFactory = Callable[..., Engine]
 
 
 def registry_factory(name: str, **options: Any) -> Engine:
-    from inference.registry import create_engine
+    from inference.engines.registry import create_engine
 
     return create_engine(name, **options)
 

@@ -21,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
-from inference.classical import navier_stokes, telea  # noqa: E402
-from inference.regions import plan_regions  # noqa: E402
+from inference.engines.classical import navier_stokes, telea  # noqa: E402
+from inference.engines.regions import plan_regions  # noqa: E402
 
 REPEATS = 7
 

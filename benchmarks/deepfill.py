@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
-from inference.deepfill.network import GeneratorConfig, seeded_generator  # noqa: E402
+from inference.engines.deepfill.network import GeneratorConfig, seeded_generator  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## DeepFill v2"
@@ -116,8 +116,8 @@ def conv_peak(repeats: int) -> dict[int, float]:
 
 def photo_case(repeats: int) -> tuple[float, float]:
     """Median ms of the engine on a 4000×3000 photo with a 300×300 hole, and of a bare 512² forward."""
-    from inference.deepfill.engine import DeepFillEngine
-    from inference.weights_import import store_weights
+    from inference.engines.deepfill.engine import DeepFillEngine
+    from inference.weights.importer import store_weights
 
     with tempfile.TemporaryDirectory() as folder:
         os.environ["INPAINT_STUDIO_WEIGHTS"] = folder
@@ -150,7 +150,7 @@ def photo_case(repeats: int) -> tuple[float, float]:
 
 _MEMORY_PROBE = """
 import torch
-from inference.deepfill.attention import attention_mask, contextual_attention
+from inference.engines.deepfill.attention import attention_mask, contextual_attention
 
 def status(field):  # kB values of /proc/self/status; VmHWM is this process's peak RSS
     for line in open("/proc/self/status"):

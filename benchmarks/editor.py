@@ -102,10 +102,10 @@ def timed_stroke(application, canvas, counter, points) -> list[float]:
 def measure_editing(strokes: int) -> dict:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     from app.document import Document
-    from app.startup import create_application
+    from app.window.startup import create_application
 
     application = create_application([])
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1600, 1000)
@@ -156,7 +156,7 @@ import sys, time
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
-from app.startup import create_application, create_window
+from app.window.startup import create_application, create_window
 application = create_application([])
 window = create_window()
 QTest.qWaitForWindowExposed(window)

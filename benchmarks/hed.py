@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
-from inference.hed.network import HED  # noqa: E402
+from inference.edges.network import HED  # noqa: E402
 
 SIZES = ((512, 512), (768, 1024))  # (height, width)
 SECTION = "## HED"

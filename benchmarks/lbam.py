@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
-from inference.lbam.network import build_generator, parameter_count  # noqa: E402
+from inference.engines.lbam.network import build_generator, parameter_count  # noqa: E402
 
 SIZE = 256
 SECTION = "## LBAM"

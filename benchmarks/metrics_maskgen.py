@@ -1,4 +1,4 @@
-"""Speed of inference.metrics.score and of the mask generators; hole-ratio distributions of the masks.
+"""Speed of inference.evaluation.metrics.score and of the mask generators; hole-ratio distributions of the masks.
 
 Run: .venv/bin/python benchmarks/metrics_maskgen.py  (prints a Markdown section for docs/benchmarks.md)
 
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
-from inference.maskgen import KINDS, generate_mask, mixed_mask  # noqa: E402
-from inference.metrics import score  # noqa: E402
+from inference.evaluation.maskgen import KINDS, generate_mask, mixed_mask  # noqa: E402
+from inference.evaluation.metrics import score  # noqa: E402
 
 REFERENCE_MASKS = ROOT.parent / "shared" / "data" / "dev_eval" / "masks"
 SAMPLES = 2000

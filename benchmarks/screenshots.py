@@ -34,10 +34,10 @@ SETTLE_MS = 400  # lets the window system map, lay out and paint the window befo
 def editor_window(size: tuple[int, int] = (1400, 860)):
     """A shown main window with private settings."""
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    from app.startup import create_application
+    from app.window.startup import create_application
 
     create_application([])
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     window = MainWindow()
     window.resize(*size)

@@ -16,9 +16,9 @@ from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QThread
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from inference.contract import Cancelled, Engine
-from inference.imageio import save_image
-from inference.registry import Availability
+from inference.engines.contract import Cancelled, Engine
+from inference.engines.registry import Availability
+from inference.io.images import save_image
 
 __all__ = [
     "DialogLog", "FakeEngines", "dialogs", "drag", "engines", "isolated_settings", "make_photo", "photo_path", "press_key",
@@ -175,21 +175,21 @@ class DialogLog:
 
 @pytest.fixture
 def dialogs(monkeypatch) -> DialogLog:
-    import app.dialogs
+    import app.dialogs.questions
 
     log = DialogLog()
     for name in ("show_error", "ask_unsaved", "confirm"):
-        monkeypatch.setattr(app.dialogs, name, getattr(log, name))
+        monkeypatch.setattr(app.dialogs.questions, name, getattr(log, name))
     return log
 
 
 @pytest.fixture
 def window(qtbot, isolated_settings, weights_dir, engines, dialogs, monkeypatch):
     """A shown main window with fake engines; HED reported unavailable unless a test says otherwise."""
-    import app.edges
-    from app.main_window import MainWindow
+    import app.controllers.edges
+    from app.window.main_window import MainWindow
 
-    monkeypatch.setattr(app.edges, "_check_hed", lambda _context: (False, "HED is off in this test"))
+    monkeypatch.setattr(app.controllers.edges, "_check_hed", lambda _context: (False, "HED is off in this test"))
     main = MainWindow(engine_factory=engines.factory, engine_specs=engines.list_specs)
     qtbot.addWidget(main)
     main.show()

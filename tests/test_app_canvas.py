@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 
-from app.pyramid import Pyramid
-from inference.regions import Box
+from app.canvas.pyramid import Pyramid
+from inference.engines.regions import Box
 from tests.qt_fixtures import *  # noqa: F403
 from tests.qt_fixtures import drag, press_key, send_mouse
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 
-from app.compare_grid import ORIGINAL, grid_columns
-from app.compare_panes import best_scores, crop_around_hole
-from inference.compare import RECORD_COLUMNS
-from inference.metrics import score
-from inference.regions import Box
+from app.compare.grid import ORIGINAL, grid_columns
+from app.compare.panes import best_scores, crop_around_hole
+from inference.engines.regions import Box
+from inference.evaluation.compare import RECORD_COLUMNS
+from inference.evaluation.metrics import score
 from tests.qt_fixtures import *  # noqa: F403
 from tests.qt_fixtures import FakeSpec, make_photo, send_mouse
 
@@ -149,7 +149,7 @@ def test_simulated_damage_is_scored_against_the_photo_and_exported_as_csv(editor
     assert "PSNR" in compare.grid.cells["flat"].info.text()
     assert compare.grid.cells[ORIGINAL].title.text() == "<b>Ground truth</b>"
     target = tmp_path / "metrics.csv"
-    monkeypatch.setattr("app.dialogs.ask_save_path", lambda *_args: target)
+    monkeypatch.setattr("app.dialogs.questions.ask_save_path", lambda *_args: target)
     assert compare.export_csv()
     with open(target, newline="", encoding="utf-8") as stream:
         rows = list(csv.reader(stream))
@@ -214,7 +214,7 @@ def test_the_split_line_shows_the_input_left_and_the_result_right_and_drags(edit
 def test_opening_another_photo_clears_the_comparison(editor, qtbot, tmp_path):
     compare = compare_with(editor, qtbot, ["flat"])
     other = tmp_path / "other.png"
-    from inference.imageio import save_image
+    from inference.io.images import save_image
 
     save_image(other, make_photo(seed=4))
     editor.model.undo_stack.setClean()
@@ -253,7 +253,7 @@ def test_layout_and_best_score_helpers():
     assert grid_columns(3, (1200, 800), (512, 343)) == 2
     assert grid_columns(3, (1800, 500), (512, 343)) == 3
     assert grid_columns(1, (100, 100), (10, 10)) == 1
-    from inference.metrics import Scores
+    from inference.evaluation.metrics import Scores
 
     good, bad = Scores(30, 0.9, 0.01, 20, 0.5, 0.1), Scores(25, 0.95, 0.02, 20, 0.4, 0.2)
     best = best_scores({"a": good, "b": bad})

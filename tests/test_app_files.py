@@ -13,8 +13,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from inference.imageio import open_image, save_image
-from inference.masks import save_mask
+from inference.io.images import open_image, save_image
+from inference.io.masks import save_mask
 from tests.qt_fixtures import *  # noqa: F403
 from tests.qt_fixtures import drag, make_photo
 
@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def save_answers(monkeypatch):
     """Answers the save dialog with queued paths and records what it proposed."""
-    import app.dialogs
+    import app.dialogs.questions
 
     answers, proposals = [], []
 
@@ -32,7 +32,7 @@ def save_answers(monkeypatch):
         proposals.append(Path(suggested))
         return answers.pop(0) if answers else None
 
-    monkeypatch.setattr(app.dialogs, "ask_save_path", ask_save_path)
+    monkeypatch.setattr(app.dialogs.questions, "ask_save_path", ask_save_path)
     return answers, proposals
 
 
@@ -128,7 +128,7 @@ def test_import_mask_refuses_another_size_and_imports_a_matching_one(window, pho
 
 
 def test_export_mask_round_trip(window, photo_path, tmp_path, save_answers):
-    from inference.masks import load_mask
+    from inference.io.masks import load_mask
 
     answers, proposals = save_answers
     window.files.open_path(photo_path)
@@ -162,7 +162,7 @@ def test_drop_a_file_onto_the_window_opens_it(window, photo_path, qtbot):
 
 
 def test_settings_remember_recent_files_engine_sizes_and_layout(window, photo_path, qtbot, engines):
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     window.files.open_path(photo_path)
     window.sizes.set("mask", 123)
@@ -191,8 +191,8 @@ def test_opening_a_missing_recent_file_reports_and_forgets_it(window, tmp_path, 
 
 
 def test_shortcuts_dialog_lists_the_tool_keys(window, qtbot):
-    from app.actions import shortcut_rows
-    from app.dialogs import ShortcutsDialog
+    from app.dialogs.questions import ShortcutsDialog
+    from app.window.actions import shortcut_rows
 
     dialog = ShortcutsDialog(shortcut_rows(window.actions, [window.undo_action, window.redo_action]), window)
     qtbot.addWidget(dialog)
@@ -207,7 +207,7 @@ def test_cold_start_opens_the_path_and_never_imports_torch(tmp_path, photo_path)
         "import sys\n"
         "from PySide6.QtCore import QSettings, QTimer\n"
         f"QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})\n"
-        "from app.startup import create_application, create_window\n"
+        "from app.window.startup import create_application, create_window\n"
         "application = create_application([])\n"
         f"window = create_window({str(photo_path)!r})\n"
         "QTimer.singleShot(300, application.quit)\n"

@@ -166,13 +166,13 @@ def test_engine_picker_disables_unavailable_engines_with_reason_and_fix(editor):
 
 
 def test_mask_actions_are_undoable_commands(editor, monkeypatch):
-    import app.dialogs
+    import app.dialogs.questions
 
     document, stack = editor.model.document, editor.model.undo_stack
     hole = document.mask.copy()
     editor.actions["invert_mask"].trigger()
     np.testing.assert_array_equal(document.mask, ~hole)
-    monkeypatch.setattr(app.dialogs, "ask_pixels", lambda *_: 3)
+    monkeypatch.setattr(app.dialogs.questions, "ask_pixels", lambda *_: 3)
     editor.actions["invert_mask"].trigger()
     editor.actions["grow_mask"].trigger()
     assert document.mask.sum() > hole.sum() and stack.text(stack.count() - 1) == "Grow Hole by 3 px"
@@ -188,28 +188,28 @@ def test_mask_actions_are_undoable_commands(editor, monkeypatch):
 
 
 def test_import_weights_refreshes_the_engine_picker(editor, engines, monkeypatch, tmp_path, qtbot, dialogs):
-    import app.dialogs
-    import inference.weights_import
+    import app.dialogs.questions
+    import inference.weights.importer
 
     source = tmp_path / "model.safetensors"
     source.write_bytes(b"x")
-    monkeypatch.setattr(app.dialogs, "ask_open_path", lambda *_: source)
+    monkeypatch.setattr(app.dialogs.questions, "ask_open_path", lambda *_: source)
 
     def fake_import(path, name=None):
         engines.specs[-1].available = True
         return type("Stored", (), {"name": "neural_fake"})()
 
-    monkeypatch.setattr(inference.weights_import, "import_weights", fake_import)
+    monkeypatch.setattr(inference.weights.importer, "import_weights", fake_import)
     editor.actions["import_weights"].trigger()
     qtbot.waitUntil(lambda: "neural_fake" in editor.status_panel.message.text(), timeout=5000)
     assert editor.engine_picker.model().item(editor.engine_picker.findData("neural")).isEnabled()
 
     def broken_import(path, name=None):
-        from inference.weights_store import WeightsError
+        from inference.weights.store import WeightsError
 
         raise WeightsError("not a DeepFill or LBAM checkpoint")
 
-    monkeypatch.setattr(inference.weights_import, "import_weights", broken_import)
+    monkeypatch.setattr(inference.weights.importer, "import_weights", broken_import)
     editor.actions["import_weights"].trigger()
     qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=5000)
     assert "not a DeepFill or LBAM checkpoint" in dialogs.errors[0][1]
@@ -222,8 +222,8 @@ def test_edge_actions_are_disabled_with_the_reason_when_hed_is_unavailable(edito
 
 
 def test_suggest_and_show_edges_use_hed_on_the_worker(editor, monkeypatch, qtbot):
-    import app.edges
-    import inference.hed.edges as hed
+    import app.controllers.edges
+    import inference.edges.detect as hed
 
     threads = []
 
@@ -234,7 +234,7 @@ def test_suggest_and_show_edges_use_hed_on_the_worker(editor, monkeypatch, qtbot
         edges[:, 150] = 0.9  # far from the Hole
         return edges
 
-    monkeypatch.setattr(app.edges, "_check_hed", lambda _context: (True, "fake HED"))
+    monkeypatch.setattr(app.controllers.edges, "_check_hed", lambda _context: (True, "fake HED"))
     monkeypatch.setattr(hed, "detect_edges", fake_edges)
     editor.edges.check_availability()
     qtbot.waitUntil(lambda: editor.actions["suggest_edges"].isEnabled(), timeout=3000)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from inference.cli import main as cli_main
-from inference.imageio import open_image, save_image
-from inference.masks import load_mask, save_mask
+from inference.io.images import open_image, save_image
+from inference.io.masks import load_mask, save_mask
 from tests.conftest import PROJECT_ROOT
 
 

@@ -1,4 +1,4 @@
-"""inference.compare: engines one after another, failures as Results, cancel, buckets, summaries."""
+"""inference.evaluation.compare: engines one after another, failures as Results, cancel, buckets, summaries."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from inference import registry
-from inference.compare import (
+from inference.engines import registry
+from inference.engines.contract import Engine
+from inference.evaluation.compare import (
     ALL_BUCKETS,
     BUCKETS,
     EngineCache,
@@ -20,9 +21,8 @@ from inference.compare import (
     summarize,
     summary_markdown,
 )
-from inference.contact_sheet import contact_sheet
-from inference.contract import Engine
-from inference.metrics import Scores
+from inference.evaluation.contact_sheet import contact_sheet
+from inference.evaluation.metrics import Scores
 
 SEEN_INPUTS: list[np.ndarray] = []
 

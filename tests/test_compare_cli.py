@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference import registry
 from inference.cli import main
 from inference.cli.compare import pair_images_with_masks
-from inference.contract import Engine
+from inference.engines import registry
+from inference.engines.contract import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference.classical import navier_stokes, telea
-from inference.contract import Engine, InputError
-from inference.registry import create_engine
+from inference.engines.classical import navier_stokes, telea
+from inference.engines.contract import Engine, InputError
+from inference.engines.registry import create_engine
 
 ENGINES = [telea(), navier_stokes()]
 

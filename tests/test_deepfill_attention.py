@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from inference.deepfill.attention import (
+from inference.engines.deepfill.attention import (
     AttentionTooLarge,
     attention_mask,
     check_memory,

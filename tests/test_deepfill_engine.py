@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from inference.contract import Cancelled
-from inference.deepfill.engine import DeepFillEngine, guided_engine, plain_engine
-from inference.deepfill.network import GeneratorConfig, seeded_generator
-from inference.deepfill.tf_convert import flip_colour_order
-from inference.neural import NeuralEngine
-from inference.registry import EngineUnavailable, create_engine
-from inference.weights_import import store_weights
+from inference.engines.contract import Cancelled
+from inference.engines.deepfill.engine import DeepFillEngine, guided_engine, plain_engine
+from inference.engines.deepfill.network import GeneratorConfig, seeded_generator
+from inference.engines.deepfill.tf_convert import flip_colour_order
+from inference.engines.neural import NeuralEngine
+from inference.engines.registry import EngineUnavailable, create_engine
+from inference.weights.importer import store_weights
 
 MODE = {"states_tf": "tf", "states_pt": "pt"}
 SMALL_WORKING_SIZE = 64  # keeps every crop tiny; the crop logic is the same at 512

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference.deepfill import network
-from inference.deepfill.attention import align_corners_indices, resize_nearest_tf
-from inference.deepfill.discriminator import Discriminator, hinge_losses
-from inference.deepfill.layers import tf_same_padding
-from inference.deepfill.network import Generator, GeneratorConfig, parameter_count, seeded_generator
-from inference.deepfill.tf_convert import flip_colour_order
+from inference.engines.deepfill import network
+from inference.engines.deepfill.attention import align_corners_indices, resize_nearest_tf
+from inference.engines.deepfill.discriminator import Discriminator, hinge_losses
+from inference.engines.deepfill.layers import tf_same_padding
+from inference.engines.deepfill.network import Generator, GeneratorConfig, parameter_count, seeded_generator
+from inference.engines.deepfill.tf_convert import flip_colour_order
 
 KEYS_JSON = Path(__file__).resolve().parents[2] / "shared" / "specs" / "deepfill_v2_keys.json"
 

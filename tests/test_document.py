@@ -1,4 +1,4 @@
-"""app.document, app.patches and app.raster without a display (no Qt imported here)."""
+"""app.document, app.patches and app.tools.raster without a display (no Qt imported here)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import raster
 from app.document import Document, mask_operation
 from app.patches import TILE, LayerPatch, StrokeRecorder, patch_whole_layer
-from inference.imageio import ImageError, open_image, save_image
-from inference.masks import MaskError, save_mask
-from inference.regions import Box
+from app.tools import raster
+from inference.engines.regions import Box
+from inference.io.images import ImageError, open_image, save_image
+from inference.io.masks import MaskError, save_mask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ def document(tmp_path):
 
 def test_document_modules_import_no_qt():
     # A fresh interpreter: pytest-qt has already imported Qt into this one.
-    code = ("import sys, app, app.document, app.patches, app.raster, app.pyramid; "
+    code = ("import sys, app, app.document, app.patches, app.tools.raster, app.canvas.pyramid; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'torch')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

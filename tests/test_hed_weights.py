@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from inference.hed.edges import clear_network_cache, detect_edges
-from inference.hed.fetch import matches_card
-from inference.hed.layout import (
+from inference.edges.detect import clear_network_cache, detect_edges
+from inference.edges.fetch import matches_card
+from inference.edges.layout import (
     CACHE_DIR,
     H5_FILE,
     H5_SHA256,
@@ -24,7 +24,7 @@ from inference.hed.layout import (
     trunk_layers,
     trunk_weights_path,
 )
-from inference.weights_store import sha256_of
+from inference.weights.store import sha256_of
 
 NOT_FETCHED = "HED weights not fetched (offline?): run `python main.py fetch-hed`, which `make test` does first"
 

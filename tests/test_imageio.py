@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from inference.classical import telea
-from inference.imageio import ImageError, open_image, save_image, save_like
+from inference.engines.classical import telea
+from inference.io.images import ImageError, open_image, save_image, save_like
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

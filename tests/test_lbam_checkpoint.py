@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference.lbam.checkpoint import ARCHITECTURE
-from inference.lbam.network import build_generator
-from inference.weights_import import import_weights, load_network, recognise, store_weights
-from inference.weights_store import WeightsError, find_weights
+from inference.engines.lbam.checkpoint import ARCHITECTURE
+from inference.engines.lbam.network import build_generator
+from inference.weights.importer import import_weights, load_network, recognise, store_weights
+from inference.weights.store import WeightsError, find_weights
 
 KEYS_JSON = Path(__file__).resolve().parents[2] / "shared" / "specs" / "lbam_keys.json"
 SMALL = 1 / 16

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.contract import Cancelled
-from inference.lbam.checkpoint import ARCHITECTURE
-from inference.lbam.engine import LBAMEngine
-from inference.lbam.network import build_generator
-from inference.registry import create_engine, get_spec
-from inference.weights_import import store_weights
-from inference.weights_store import WeightsError
+from inference.engines.contract import Cancelled
+from inference.engines.lbam.checkpoint import ARCHITECTURE
+from inference.engines.lbam.engine import LBAMEngine
+from inference.engines.lbam.network import build_generator
+from inference.engines.registry import create_engine, get_spec
+from inference.weights.importer import store_weights
+from inference.weights.store import WeightsError
 
 SMALL = 1 / 16
 

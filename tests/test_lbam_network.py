@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from inference.lbam.discriminator import LBAMDiscriminator
-from inference.lbam.network import (
+from inference.engines.lbam.discriminator import LBAMDiscriminator
+from inference.engines.lbam.network import (
     GAUSS_CLAMP,
     GaussActivation,
     LBAMConfig,

@@ -1,12 +1,12 @@
-"""inference.maskgen: seeded, reproducible Masks of every kind with sensible hole ratios."""
+"""inference.evaluation.maskgen: seeded, reproducible Masks of every kind with sensible hole ratios."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inference import maskgen
-from inference.maskgen import KINDS, deepfill_training_mask, generate_mask, lama_config, mixed_mask
+from inference.evaluation import maskgen
+from inference.evaluation.maskgen import KINDS, deepfill_training_mask, generate_mask, lama_config, mixed_mask
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.masks import MaskError, fill_holes, grow, hole_ratio, invert, load_mask, save_mask, shrink
+from inference.io.masks import MaskError, fill_holes, grow, hole_ratio, invert, load_mask, save_mask, shrink
 
 
 def square_mask(size=40, lo=10, hi=30) -> np.ndarray:

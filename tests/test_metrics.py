@@ -1,4 +1,4 @@
-"""inference.metrics: agreement with scikit-image, infinity for identical images, hole vs whole."""
+"""inference.evaluation.metrics: agreement with scikit-image, infinity for identical images, hole vs whole."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from inference import metrics
+from inference.evaluation import metrics
 
 
 def _smooth_pair(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

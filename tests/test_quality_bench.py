@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference import quality, registry
 from inference.cli import main
-from inference.compare import hole_ratio_bucket
-from inference.contract import Engine
-from inference.quality_data import (
+from inference.engines import registry
+from inference.engines.contract import Engine
+from inference.evaluation import quality
+from inference.evaluation.compare import hole_ratio_bucket
+from inference.evaluation.quality_data import (
     BenchInputError,
     Category,
     MaskSet,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.contract import Cancelled
-from inference.regions import (
+from inference.engines.contract import Cancelled
+from inference.engines.regions import (
     Box,
     fill_by_regions,
     fit_to_model,

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from inference.cli import main as cli_main
-from inference.registry import create_engine, get_spec
+from inference.engines.registry import create_engine, get_spec
 from inference.training.checkpoints import load_module_state, read_state
 from inference.training.export import export_checkpoint
 from inference.training.loop import TrainRequest, train

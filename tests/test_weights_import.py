@@ -15,11 +15,11 @@ import torch
 from safetensors.torch import save_file
 
 from inference.cli import main as cli_main
-from inference.deepfill.checkpoint import ARCHITECTURE
-from inference.deepfill.network import FUSE_WEIGHT_KEY, Generator, GeneratorConfig
-from inference.deepfill.tf_convert import convert_tf_discriminator, convert_tf_generator
-from inference.weights_import import import_weights, load_network, recognise, store_weights
-from inference.weights_store import WeightsError, find_weights
+from inference.engines.deepfill.checkpoint import ARCHITECTURE
+from inference.engines.deepfill.network import FUSE_WEIGHT_KEY, Generator, GeneratorConfig
+from inference.engines.deepfill.tf_convert import convert_tf_discriminator, convert_tf_generator
+from inference.weights.importer import import_weights, load_network, recognise, store_weights
+from inference.weights.store import WeightsError, find_weights
 
 KEYS_JSON = Path(__file__).resolve().parents[2] / "shared" / "specs" / "deepfill_v2_keys.json"
 MODE = {"states_tf": "tf", "states_pt": "pt"}
@@ -213,7 +213,7 @@ def test_tf_generator_converter_from_spec_names(spec_keys, tmp_path, weights_dir
 
 
 def test_tf_discriminator_converter_from_spec_names(spec_keys):
-    from inference.deepfill.discriminator import Discriminator
+    from inference.engines.deepfill.discriminator import Discriminator
 
     rows = spec_keys["tf_to_pytorch_discriminator"]
     tensors = _fake_tf_tensors(rows, "tf_shape")

@@ -10,11 +10,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from inference.quality_data import SIZES, BenchInputError
+from inference.evaluation.quality_data import SIZES, BenchInputError
 
 QUALITY_DESCRIPTION = """\
 Score engines on intact photos with seeded masks: PSNR, SSIM and L1 inside the hole and over the
-whole image (definitions in inference/metrics.py), per category (the photo folders) and hole-ratio
+whole image (definitions in inference/evaluation/metrics.py), per category (the photo folders) and hole-ratio
 bucket.
 
 Images: each photo is centre-cropped to a square (side = its shorter side) and resized to
@@ -78,7 +78,7 @@ def _register_quality(benches: argparse._SubParsersAction) -> None:
 
 
 def _engine_names(text: str | None) -> list[str]:
-    from inference.registry import engine_specs
+    from inference.engines.registry import engine_specs
 
     known = [spec.name for spec in engine_specs()]
     if text is None:
@@ -105,8 +105,8 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def _plan(args: argparse.Namespace):
-    from inference import quality_data as data
-    from inference.quality import plan_variants
+    from inference.evaluation import quality_data as data
+    from inference.evaluation.quality import plan_variants
 
     if args.output.exists() and not args.output.is_dir():
         raise BenchInputError(f"{args.output} exists and is not a folder")
@@ -126,7 +126,7 @@ def _plan(args: argparse.Namespace):
 
 
 def run_quality(args: argparse.Namespace) -> int:
-    from inference.quality import run_benchmark, write_outputs
+    from inference.evaluation.quality import run_benchmark, write_outputs
 
     try:
         cases, variants, notes, summary = _plan(args)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.compare import (
+from inference.engines.registry import available_engine_names, engine_specs
+from inference.evaluation.compare import (
     RECORD_COLUMNS,
     SUMMARY_COLUMNS,
     EngineCache,
@@ -28,11 +29,10 @@ from inference.compare import (
     summary_markdown,
     write_csv,
 )
-from inference.contact_sheet import save_contact_sheet
-from inference.imageio import SAVE_FORMATS, ImageError, LoadedImage, open_image, save_like
-from inference.masks import MaskError, hole_ratio, load_mask, resize_mask
-from inference.metrics import format_score
-from inference.registry import available_engine_names, engine_specs
+from inference.evaluation.contact_sheet import save_contact_sheet
+from inference.evaluation.metrics import format_score
+from inference.io.images import SAVE_FORMATS, ImageError, LoadedImage, open_image, save_like
+from inference.io.masks import MaskError, hole_ratio, load_mask, resize_mask
 
 IMAGE_SUFFIXES = frozenset(SAVE_FORMATS)
 DESCRIPTION = """\
@@ -43,7 +43,7 @@ its image is resized to it (nearest neighbour, then > 0).
 
 With --ground-truth the image is intact and the mask is simulated damage: the hole is blanked before
 any engine sees it, and PSNR / SSIM / L1 over the whole image and inside the hole (definitions in
-inference/metrics.py) go into the sheet and the CSV.
+inference/evaluation/metrics.py) go into the sheet and the CSV.
 
 Folder mode (IMAGE is a folder, --masks a folder or one mask file) does this for every image and
 also writes OUT/summary.csv and OUT/summary.md: means per engine and hole-ratio bucket (0-10 %,

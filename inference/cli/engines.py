@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from inference.registry import engine_specs
+from inference.engines.registry import engine_specs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 def helper_model_rows() -> list[tuple[str, str, str, str]]:
     """Models that are not engines but that features depend on (edge detection for the Guide)."""
-    from inference.hed import hed_available
+    from inference.edges import hed_available
 
     ready, detail = hed_available()
     status = "available" if ready else "unavailable"

@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.contract import Engine
-from inference.imageio import SAVE_FORMATS, ImageError, open_image, save_like
-from inference.masks import MaskError, load_mask
-from inference.registry import EngineUnavailable, create_engine, engine_specs, get_spec
+from inference.engines.contract import Engine
+from inference.engines.registry import EngineUnavailable, create_engine, engine_specs, get_spec
+from inference.io.images import SAVE_FORMATS, ImageError, open_image, save_like
+from inference.io.masks import MaskError, load_mask
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.hed.fetch import HedFetchError, fetch_hed_weights
+    from inference.edges.fetch import HedFetchError, fetch_hed_weights
 
     def log(message: str) -> None:
         print(message, flush=True)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inference.weights_store import PROJECT_ROOT
+from inference.weights.store import PROJECT_ROOT
 
 DEFAULT_EDGE_CACHE = PROJECT_ROOT / "cache" / "training_edges"
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     trunk = None if args.no_trunk else _trunk_path()
     detector = None
     if not args.no_edges and args.edges_from is None:
-        from inference.hed.edges import HedUnavailable
+        from inference.edges.detect import HedUnavailable
 
         try:
             detector = hed_edge_detector(args.device)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _trunk_path() -> Path | None:
-    from inference.hed.layout import trunk_weights_path
+    from inference.edges.layout import trunk_weights_path
 
     path = trunk_weights_path()
     if path.is_file():

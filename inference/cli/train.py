@@ -101,7 +101,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from inference.training.checkpoints import CheckpointError
     from inference.training.export import export_checkpoint
-    from inference.weights_store import WeightsError
+    from inference.weights.store import WeightsError
 
     try:
         path, card = export_checkpoint(args.checkpoint, args.output, overwrite=args.force)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inference.weights_store import StoredWeights, find_weights, sha256_of, stored_weights, weights_dir
+from inference.weights.store import StoredWeights, find_weights, sha256_of, stored_weights, weights_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from inference.weights_import import import_weights
-    from inference.weights_store import WeightsError
+    from inference.weights.importer import import_weights
+    from inference.weights.store import WeightsError
 
     overrides = {"colour_order": args.colour_order} if args.colour_order else None
     try:
@@ -68,7 +68,7 @@ _ENGINE_WEIGHTS = {
 
 
 def _deepfill():
-    from inference.deepfill import selection
+    from inference.engines.deepfill import selection
 
     return selection
 

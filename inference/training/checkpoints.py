@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from inference.weights_store import sha256_of
+from inference.weights.store import sha256_of
 
 FORMAT = "inpaint-studio-training-checkpoint"
 VERSION = 1

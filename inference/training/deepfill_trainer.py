@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from inference.deepfill.discriminator import Discriminator, hinge_losses
-from inference.deepfill.network import Generator, GeneratorConfig
+from inference.engines.deepfill.discriminator import Discriminator, hinge_losses
+from inference.engines.deepfill.network import Generator, GeneratorConfig
 from inference.training.guides import GuideStyle
 from inference.training.losses import DEEPFILL_GAN_ALPHA, deepfill_reconstruction
 from inference.training.runtime import Trainer, guide_panel

@@ -17,8 +17,8 @@ from typing import Any
 from safetensors.torch import save_file
 
 from inference.training.checkpoints import load_module_state, read_state, resolve_checkpoint
-from inference.weights_import import architecture_named, checked_network
-from inference.weights_store import WeightsError, sha256_of, weights_dir, write_card
+from inference.weights.importer import architecture_named, checked_network
+from inference.weights.store import WeightsError, sha256_of, weights_dir, write_card
 
 DEFAULT_NAMES = {"deepfill": "deepfill_v2_guided", "lbam": "lbam"}
 
@@ -77,7 +77,7 @@ def model_card(document: dict[str, Any], info: dict[str, Any], folder: Path, out
             "batch": settings["batch"],
             "crop": f"{settings['size']}x{settings['size']}, side {settings['min_scale']}-{settings['max_scale']} "
                     "of the short side, horizontal flips",
-            "masks": "inference.maskgen.mixed_mask (DeepFill free-form, boxes, LaMa thin/medium/thick; 5-60 % holes)",
+            "masks": "inference.evaluation.maskgen.mixed_mask (DeepFill free-form, boxes, LaMa thin/medium/thick; 5-60 % holes)",
             "precision": "bf16 autocast on CUDA with fp32 master weights; stored as fp16",
             "smoke": bool(settings.get("smoke")),
             "settings": settings,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.hed.edges import edges_for_guide
+from inference.edges.detect import edges_for_guide
 
 _THINNING_PASSES = 32  # HED lines at 256 px are a few pixels wide; each pass peels one layer per side
 _DROP_RADIUS = 4  # wide lines lose the pixels this close to a dropped skeleton segment

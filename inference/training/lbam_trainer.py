@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from inference.lbam.discriminator import LBAMDiscriminator
-from inference.lbam.network import LBAMConfig, LBAMGenerator, compose, network_inputs
+from inference.engines.lbam.discriminator import LBAMDiscriminator
+from inference.engines.lbam.network import LBAMConfig, LBAMGenerator, compose, network_inputs
 from inference.training.losses import (
     feature_network,
     lbam_adversarial,

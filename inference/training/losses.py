@@ -1,6 +1,6 @@
 """Training losses: DeepFill v2's (deepfill_v2.md §10) and LBAM's (lbam.md §7).
 
-DeepFill's hinge GAN losses live with its discriminator (``inference.deepfill.discriminator``);
+DeepFill's hinge GAN losses live with its discriminator (``inference.engines.deepfill.discriminator``);
 this module adds the reconstruction term. LBAM's perceptual and style terms read three feature maps
 of a frozen network: HED's VGG16 trunk (ImageNet VGG16 weights cannot be had here; HED's backbone
 was initialised from them and then tuned for edges), or, in smoke runs, a tiny random stand-in.
@@ -159,8 +159,8 @@ def feature_network(pack_folder: Path, smoke: bool) -> tuple[nn.Module, str]:
     """(frozen feature network, description for the model card)."""
     if smoke:
         return TinyFeatures(), "tiny random conv trunk (smoke run only)"
-    from inference.hed.layout import trunk_weights_path
-    from inference.hed.network import VGGTrunk
+    from inference.edges.layout import trunk_weights_path
+    from inference.edges.network import VGGTrunk
     from inference.training.pack import TRUNK_NAME
 
     candidates = [Path(pack_folder) / TRUNK_NAME, trunk_weights_path()]

@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.imageio import open_image
+from inference.io.images import open_image
 from inference.training.packfile import (
     EDGE_ENCODING,
     EDGE_FLOOR,
@@ -147,11 +147,11 @@ def _renamed(photo: SourcePhoto, name: str) -> SourcePhoto:
 
 def hed_edge_detector(device: str | None = None) -> EdgeDetector:
     """Our HED at the photo's full resolution (raises HedUnavailable when its weights are missing)."""
-    from inference.hed.edges import detect_edges, hed_available
+    from inference.edges.detect import detect_edges, hed_available
 
     available, reason = hed_available()
     if not available:
-        from inference.hed.edges import HedUnavailable
+        from inference.edges.detect import HedUnavailable
 
         raise HedUnavailable(reason)
     return lambda rgb: detect_edges(rgb, device, max_long_side=None)

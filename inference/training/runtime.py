@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.metrics import score
+from inference.evaluation.metrics import score
 from inference.training.sampling import BatchMaker, BatchSpec, CategoryMix, PackData
 
 PREVIEW_COLUMNS = ("input", "guide", "coarse", "refined", "truth")
@@ -145,7 +145,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def hole_metrics(truth: np.ndarray, results: np.ndarray, masks: np.ndarray) -> dict[str, float]:
-    """Mean scores (inference.metrics) of the composited results over a batch."""
+    """Mean scores (inference.evaluation.metrics) of the composited results over a batch."""
     totals: dict[str, float] = {}
     for reference, result, mask in zip(truth, results, masks, strict=True):
         for name, value in score(reference, result, mask).as_dict().items():

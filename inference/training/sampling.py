@@ -1,5 +1,5 @@
 """Seeded, reproducible training batches from a pack: category-balanced photos, random-scale crops,
-flips, Masks from :mod:`inference.maskgen` and Guides from :mod:`inference.training.guides`.
+flips, Masks from :mod:`inference.evaluation.maskgen` and Guides from :mod:`inference.training.guides`.
 
 Every random choice of batch ``step`` comes from ``numpy.random.default_rng([seed, stream, step,
 index])``, never from a running generator. A batch therefore depends only on (seed, step), whichever
@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.maskgen import mixed_mask
+from inference.evaluation.maskgen import mixed_mask
 from inference.training.guides import GuideStyle, synthesize_guide
 from inference.training.packfile import (
     PackError,

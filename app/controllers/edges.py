@@ -1,0 +1,214 @@
+"""HED edges for the guided fill: "Show edges" overlays them, "Suggest edges" copies them into the Guide.
+
+Edge maps are computed on the worker thread (HED runs on torch) as Jobs, like fills, and kept
+for the image they were computed from. Both actions stay disabled, with the reason in their
+tooltip, when HED cannot run here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.canvas.editor_canvas import EditorCanvas
+from app.document import GUIDE_LINE
+from app.history.model import DocumentModel
+from app.tools import raster
+from app.worker import JobContext, JobRunner
+from inference.engines.regions import Box
+from inference.io import masks
+
+SUGGEST_BAND = 24  # px around the Hole whose edges "Suggest edges" copies into the Guide
+OVERLAY_FLOOR = 0.3  # edge probabilities below this are not drawn (HED is never exactly 0)
+NOT_CHECKED = "Checking whether HED edge detection can run…"
+
+
+def _check_hed(_context: JobContext) -> tuple[bool, str]:
+    try:
+        from inference.edges import hed_available
+    except ImportError as error:
+        return False, f"HED edge detection is not part of this installation ({error})."
+    return hed_available()
+
+
+def _compute_edges(image: np.ndarray) -> Callable[[JobContext], tuple[np.ndarray, np.ndarray]]:
+    def run(_context: JobContext) -> tuple[np.ndarray, np.ndarray]:
+        from inference.edges import detect_edges, edges_for_guide
+
+        edge_map = detect_edges(image)
+        return edge_map, edges_for_guide(edge_map)
+
+    return run
+
+
+def overlay_strength(edge_map: np.ndarray) -> np.ndarray:
+    """uint8 opacity of the edge overlay: faint responses hidden, strong edges nearly opaque."""
+    scaled = np.clip((edge_map - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)
+    return (scaled ** 1.5 * 255.0 + 0.5).astype(np.uint8)
+
+
+def suggested_lines(hole: np.ndarray, guide_lines: np.ndarray) -> np.ndarray:
+    """Where "Suggest edges" draws: HED lines thinned to sketch width, in a band around the Hole.
+
+    HED's lines are several pixels thick; thinning them to their centre (and widening to ~3 px)
+    makes stubs that look like pen strokes, pointing where the user continues them into the Hole.
+    """
+    band = masks.grow(hole, SUGGEST_BAND) & ~hole
+    rows, columns = np.nonzero(band)
+    result = np.zeros_like(hole)
+    if rows.size == 0:
+        return result
+    margin = 4  # thin a little beyond the band so lines do not end in thinning artefacts
+    box = Box(max(0, rows.min() - margin), max(0, columns.min() - margin),
+              rows.max() + 1 + margin, columns.max() + 1 + margin)
+    thin = raster.thin_lines(guide_lines[box.slices] > 0)
+    widened = cv2.dilate(thin.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    result[box.slices] = widened & band[box.slices]
+    return result
+
+
+class EdgesController(QObject):
+    availability_changed = Signal(bool, str)
+    status = Signal(str)
+    error = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, model: DocumentModel, runner: JobRunner, canvas: EditorCanvas,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.runner = runner
+        self.canvas = canvas
+        self.available = False
+        self.reason = NOT_CHECKED
+        self.showing = False
+        self._check_job: int | None = None
+        self._edges_job: int | None = None
+        self._edges_revision = -1
+        self._edge_map: np.ndarray | None = None
+        self._guide_lines: np.ndarray | None = None
+        self._overlay: np.ndarray | None = None
+        self._waiting: list[Callable[[], None]] = []
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        model.layer_changed.connect(self._on_layer_changed)
+        model.document_replaced.connect(self._on_document_replaced)
+
+    def check_availability(self) -> None:
+        """Ask the worker whether HED can run (its module may import torch, never the UI thread)."""
+        self._check_job = self.runner.submit("Check HED", _check_hed)
+
+    # --- show / suggest --------------------------------------------------------------------
+
+    def set_showing(self, show: bool) -> None:
+        self.showing = show
+        if not show:
+            self._overlay = None
+            self.canvas.set_edges_overlay(None)
+            return
+        self._with_edges(self._show_overlay)
+
+    def suggest(self) -> None:
+        document = self.model.document
+        if document is None or not document.mask.any():
+            self.status.emit("Paint the Hole first: edges are suggested around it.")
+            return
+        self._with_edges(self._suggest_into_guide)
+
+    def _with_edges(self, then: Callable[[], None]) -> None:
+        if self.model.document is None or not self.available:
+            return
+        if self._edge_map is not None and self._edges_revision == self.model.image_revision:
+            then()
+            return
+        self._waiting.append(then)
+        if self._edges_job is None:
+            self._edges_revision = self.model.image_revision
+            image = self.model.document.image.copy()
+            self._edges_job = self.runner.submit("Edge detection (HED)", _compute_edges(image))
+            self.status.emit("Detecting edges…")
+            self.busy_changed.emit(True)
+
+    def _show_overlay(self) -> None:
+        if not self.showing or self._edge_map is None:
+            return
+        self._overlay = overlay_strength(self._edge_map)
+        self._overlay[self.model.document.mask] = 0  # edges of the known region only
+        self.canvas.set_edges_overlay(self._overlay)
+
+    def _suggest_into_guide(self) -> None:
+        document = self.model.document
+        new_guide = document.guide.copy()
+        new_guide[suggested_lines(document.mask, self._guide_lines)] = GUIDE_LINE
+        if self.model.change_layer("Suggest edges", "guide", new_guide) is None:
+            self.status.emit("No edges found around the Hole.")
+        else:
+            self.status.emit("Edges around the Hole copied into the Guide; extend them into the Hole.")
+
+    # --- Job results -------------------------------------------------------------------------
+
+    def _on_finished(self, job_id: int, result: object) -> None:
+        if job_id == self._check_job:
+            self._check_job = None
+            self.available, self.reason = bool(result[0]), str(result[1])
+            self.availability_changed.emit(self.available, self.reason)
+        elif job_id == self._edges_job:
+            self._edges_job = None
+            self.busy_changed.emit(False)
+            if self._edges_revision != self.model.image_revision:
+                self._retry_waiting()
+                return
+            self._edge_map, self._guide_lines = result
+            self.status.emit("Edges ready.")
+            waiting, self._waiting = self._waiting, []
+            for then in waiting:
+                then()
+
+    def _retry_waiting(self) -> None:
+        # The image changed while HED ran: compute again for the image as it is now.
+        waiting, self._waiting = self._waiting, []
+        for then in waiting:
+            self._with_edges(then)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self._check_job:
+            self._check_job = None
+            self.available, self.reason = False, message
+            self.availability_changed.emit(False, message)
+        elif job_id == self._edges_job:
+            self._edges_job = None
+            self._waiting.clear()
+            self.busy_changed.emit(False)
+            self.error.emit(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id == self._edges_job:
+            self._edges_job = None
+            self._waiting.clear()
+            self.busy_changed.emit(False)
+
+    def _on_layer_changed(self, layer: str, box: Box) -> None:
+        if self._overlay is None:
+            return
+        if layer == "mask":
+            fresh = overlay_strength(self._edge_map[box.slices])
+            fresh[self.model.document.mask[box.slices]] = 0
+            self._overlay[box.slices] = fresh
+            self.canvas.refresh("edges", box)
+        elif layer == "image" and self.showing:
+            self._with_edges(self._show_overlay)  # the image changed: the edges are stale
+
+    def _on_document_replaced(self) -> None:
+        if self._edges_job is not None:
+            self.runner.cancel(self._edges_job)
+            self._edges_job = None
+            self.busy_changed.emit(False)
+        self._edge_map = self._guide_lines = self._overlay = None
+        self._waiting.clear()
+        self._edges_revision = -1
+        if self.showing and self.model.document is not None:
+            self._with_edges(self._show_overlay)

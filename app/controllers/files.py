@@ -1,0 +1,155 @@
+"""Opening, saving, reverting, mask import/export and the recent-files list.
+
+Saving never silently replaces the photo that was opened: the first save of a Document asks for
+a name, proposing ``<name>_inpainted.<ext>``; later saves write to that chosen file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.dialogs import questions as dialogs
+from app.document import Document
+from app.history.model import DocumentModel
+from app.settings import Preferences
+from inference.io.images import ImageError
+from inference.io.masks import MaskError
+
+
+class FileController(QObject):
+    recent_changed = Signal()
+    status = Signal(str)
+    opened = Signal(object)  # Path of the photo now open
+
+    def __init__(self, window: QWidget, model: DocumentModel, preferences: Preferences) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model = model
+        self.preferences = preferences
+
+    # --- unsaved work ------------------------------------------------------------------------
+
+    def confirm_discard(self) -> bool:
+        """True when the current Document may be dropped (saved, discarded, or unchanged)."""
+        if not self.model.modified:
+            return True
+        answer = dialogs.ask_unsaved(self.window, self.model.document.display_name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def open_dialog(self) -> bool:
+        if not self.confirm_discard():
+            return False
+        path = dialogs.ask_open_path(self.window, "Open photo", self.preferences.last_folder)
+        return self.open_path(path, confirmed=True) if path else False
+
+    def open_path(self, path: str | Path, confirmed: bool = False) -> bool:
+        """Open ``path`` (after asking about unsaved work unless ``confirmed``); errors are shown."""
+        path = Path(path)
+        if not confirmed and not self.confirm_discard():
+            return False
+        try:
+            document = Document.open(path)
+        except ImageError as error:
+            if not path.exists():
+                self.preferences.remove_recent(path)
+                self.recent_changed.emit()
+            dialogs.show_error(self.window, "Cannot open the photo", str(error))
+            return False
+        self.model.set_document(document)
+        self._remember(path)
+        self.status.emit(f"Opened {path.name} ({document.width}×{document.height}).")
+        self.opened.emit(path)
+        return True
+
+    def _remember(self, path: Path) -> None:
+        self.preferences.add_recent(path)
+        self.preferences.last_folder = str(path.resolve().parent)
+        self.recent_changed.emit()
+
+    def revert(self) -> bool:
+        """Reload the file behind the Document, dropping every change (asks first)."""
+        document = self.model.document
+        if document is None:
+            return False
+        if self.model.modified and not dialogs.confirm(
+            self.window, "Revert", f"Drop all changes and reload “{document.display_name}” from disk?"
+        ):
+            return False
+        save_path = document.save_path
+        if not self.open_path(document.path, confirmed=True):
+            return False
+        self.model.document.save_path = save_path
+        return True
+
+    # --- saving --------------------------------------------------------------------------------
+
+    def save(self) -> bool:
+        document = self.model.document
+        if document is None:
+            return False
+        if document.save_path is None:
+            return self.save_as()
+        return self._write(document.save_path)
+
+    def save_as(self) -> bool:
+        document = self.model.document
+        if document is None:
+            return False
+        path = dialogs.ask_save_path(self.window, "Save photo as", document.suggested_save_path())
+        return self._write(path) if path else False
+
+    def _write(self, path: Path) -> bool:
+        try:
+            self.model.document.save(path)
+        except ImageError as error:
+            dialogs.show_error(self.window, "Cannot save the photo", str(error))
+            return False
+        self.model.mark_saved()
+        self._remember(path)
+        self.status.emit(f"Saved {path.name}.")
+        return True
+
+    # --- masks ---------------------------------------------------------------------------------
+
+    def export_mask(self) -> bool:
+        document = self.model.document
+        if document is None:
+            return False
+        suggested = document.path.with_name(f"{document.path.stem}_mask.png")
+        path = dialogs.ask_save_path(self.window, "Export mask", suggested, dialogs.MASK_FILTER)
+        if path is None:
+            return False
+        try:
+            document.export_mask(path)
+        except (MaskError, ImageError) as error:
+            dialogs.show_error(self.window, "Cannot export the mask", str(error))
+            return False
+        self.status.emit(f"Mask exported to {path.name}.")
+        return True
+
+    def import_mask(self) -> bool:
+        document = self.model.document
+        if document is None:
+            return False
+        folder = str(document.path.parent)
+        path = dialogs.ask_open_path(self.window, "Import mask", folder, dialogs.MASK_FILTER)
+        if path is None:
+            return False
+        return self.import_mask_from(path)
+
+    def import_mask_from(self, path: Path) -> bool:
+        try:
+            mask = self.model.document.read_mask(path)
+        except MaskError as error:
+            dialogs.show_error(self.window, "Cannot import the mask", str(error))
+            return False
+        self.model.change_layer(f"Import mask {Path(path).name}", "mask", mask)
+        self.status.emit(f"Mask imported from {Path(path).name}.")
+        return True

@@ -1,0 +1,1 @@
+"""Every question the editor asks the user (``questions``), one function each so tests can answer."""

@@ -1,0 +1,2 @@
+"""Tools that turn pointer gestures into one undo command each (``painting``) and the raster
+drawing they use, in image coordinates (``raster``, Qt-free)."""

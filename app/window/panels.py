@@ -1,0 +1,193 @@
+"""Panels around the canvas: tool options, engine picker and the status bar widgets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.tools.painting import SIZE_LIMITS, ToolSizes
+
+
+class ToolOptionsPanel(QWidget):
+    """Brush sizes (slider + number) for the current tool, and fill options."""
+
+    def __init__(self, sizes: ToolSizes, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sizes = sizes
+        self.size_key: str | None = "mask"
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.spin = QSpinBox()
+        self.spin.setSuffix(" px")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.clear_after_fill = QCheckBox("Clear the Hole after a fill")
+        row = QHBoxLayout()
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.spin)
+        form = QFormLayout()
+        form.addRow("Size", row)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(form)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.clear_after_fill)
+        layout.addStretch(1)
+        self.slider.valueChanged.connect(self._on_value)
+        self.spin.valueChanged.connect(self._on_value)
+        sizes.changed.connect(self._on_size_changed)
+
+    def show_tool(self, label: str, tip: str, size_key: str | None) -> None:
+        self.size_key = size_key
+        self.title.setText(f"<b>{label}</b>")
+        self.hint.setText(tip + ("" if size_key is None else "\n[ and ] change the size."))
+        has_size = size_key is not None
+        self.slider.setEnabled(has_size)
+        self.spin.setEnabled(has_size)
+        if has_size:
+            low, high = SIZE_LIMITS[size_key]
+            for widget in (self.slider, self.spin):
+                widget.blockSignals(True)
+                widget.setRange(low, high)
+                widget.setValue(self.sizes.get(size_key))
+                widget.blockSignals(False)
+
+    def _on_value(self, value: int) -> None:
+        if self.size_key is not None:
+            self.sizes.set(self.size_key, value)
+
+    def _on_size_changed(self, key: str, value: int) -> None:
+        if key != self.size_key:
+            return
+        for widget in (self.slider, self.spin):
+            if widget.value() != value:
+                widget.blockSignals(True)
+                widget.setValue(value)
+                widget.blockSignals(False)
+
+
+class EnginePicker(QComboBox):
+    """The engines of the registry; the ones that cannot run are disabled, the tooltip says why."""
+
+    engine_chosen = Signal(str, str)  # name, label
+
+    def __init__(self, specs: Callable[[], Sequence], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._specs = specs
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setToolTip("Engine used by Fill")
+        self.activated.connect(self._on_activated)
+
+    def refresh(self, select: str | None = None) -> None:
+        """Re-read the registry (after weights were imported) and select ``select`` if it can run."""
+        wanted = select or self.current_name()
+        self.blockSignals(True)
+        self.clear()
+        model: QStandardItemModel = self.model()
+        for spec in self._specs():
+            state = spec.check()
+            self.addItem(spec.label if state.available else f"{spec.label} — unavailable", spec.name)
+            item = model.item(self.count() - 1)
+            if state.available:
+                item.setToolTip(f"{spec.label}{' (uses the Guide)' if spec.accepts_guide else ''}")
+            else:
+                item.setEnabled(False)
+                item.setToolTip(f"{spec.label} cannot run: {state.reason}.\nFix: {state.fix}")
+        index = self.findData(wanted)
+        if index < 0 or not model.item(index).isEnabled():
+            index = next((row for row in range(self.count()) if model.item(row).isEnabled()), -1)
+        self.setCurrentIndex(index)
+        self.blockSignals(False)
+        self._announce()
+
+    def current_name(self) -> str | None:
+        return self.currentData()
+
+    def current_label(self) -> str:
+        name = self.current_name()
+        return next((spec.label for spec in self._specs() if spec.name == name), "")
+
+    def _on_activated(self, _index: int) -> None:
+        self._announce()
+
+    def _announce(self) -> None:
+        name = self.current_name()
+        if name:
+            self.setToolTip(self.model().item(self.currentIndex()).toolTip())
+            self.engine_chosen.emit(name, self.current_label())
+
+
+class StatusPanel:
+    """The permanent widgets of the status bar."""
+
+    def __init__(self, status_bar, cancel: Callable[[], None]) -> None:
+        self.message = QLabel()
+        self.zoom = QLabel("—")
+        self.position = QLabel("")
+        self.size = QLabel("")
+        self.engine = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.elapsed = QLabel("")
+        self.cancel = QToolButton()
+        self.cancel.setText("Cancel")
+        self.cancel.setToolTip("Cancel the running fill (Esc)")
+        self.cancel.clicked.connect(cancel)
+        for label, width in ((self.zoom, 64), (self.position, 110), (self.size, 100)):
+            label.setMinimumWidth(width)
+        status_bar.addWidget(self.message, 1)
+        for widget in (self.progress, self.elapsed, self.cancel, self.engine, self.size, self.position, self.zoom):
+            status_bar.addPermanentWidget(widget)
+        self.set_busy(False)
+
+    def set_zoom(self, zoom: float | None) -> None:
+        if zoom is None:
+            self.zoom.setText("")
+        else:
+            self.zoom.setText(f"{zoom * 100:.0f} %" if zoom >= 0.1 else f"{zoom * 100:.1f} %")
+
+    def set_position(self, point: QPointF | None, width: int, height: int) -> None:
+        if point is None or not (0 <= point.x() < width and 0 <= point.y() < height):
+            self.position.setText("")
+        else:
+            self.position.setText(f"x {int(point.x())}, y {int(point.y())}")
+
+    def set_image_size(self, width: int, height: int) -> None:
+        self.size.setText(f"{width} × {height} px" if width else "")
+
+    def set_engine(self, label: str) -> None:
+        self.engine.setText(label)
+
+    def set_busy(self, busy: bool) -> None:
+        for widget in (self.progress, self.elapsed, self.cancel):
+            widget.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self.elapsed.setText("0.0 s")
+
+    def set_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        else:
+            self.progress.setRange(0, 0)
+
+    def set_elapsed(self, seconds: float) -> None:
+        self.elapsed.setText(f"{seconds:.1f} s")

@@ -1,0 +1,5 @@
+"""Image and Mask files at the edge of the program: opening, saving, converting (``images``,
+``masks``). Everything above this layer sees RGB ``uint8`` arrays and ``bool`` Masks only.
+
+May import: nothing else of Inpaint Studio.
+"""
