@@ -23,7 +23,9 @@ install: $(STAMP)
 hed: install
 	@$(PY) main.py fetch-hed || echo "note: HED weights unavailable; edge features stay disabled (see weights/README.md)"
 
+# Qt's xcb plugin aborts naming one missing library at a time; name them all in one apt-get line.
 run: hed
+	@$(PY) -m app.system_check
 	$(PY) main.py $(ARGS)
 
 test: hed
