@@ -105,6 +105,7 @@ def measure_editing(strokes: int) -> dict:
     from app.window.startup import create_application
 
     application = create_application([])
+    from app.history import commands
     from app.window.main_window import MainWindow
 
     window = MainWindow()
@@ -143,7 +144,7 @@ def measure_editing(strokes: int) -> dict:
     for _ in range(strokes):
         points = stroke_points(rng, 800, 30)
         timed_stroke(application, canvas, counter, points)
-    results["undo_bytes"] = window.model.undo_bytes()
+    results["undo_bytes"] = commands.undo_bytes(window.model)
     results["rss_growth"] = resident_bytes() - rss_before
     results["commands"] = window.model.undo_stack.count()
     window.model.undo_stack.setClean()

@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 
 from app.compare.grid import ORIGINAL, grid_columns
 from app.compare.panes import best_scores, crop_around_hole
+from app.history import commands
 from inference.engines.regions import Box
 from inference.evaluation.compare import RECORD_COLUMNS
 from inference.evaluation.metrics import score
@@ -25,7 +26,7 @@ def editor(window, photo_path):
     assert window.files.open_path(photo_path)
     mask = np.zeros(window.model.document.shape, dtype=bool)
     mask[HOLE] = True
-    window.model.change_layer("Test hole", "mask", mask)
+    commands.push_layer_change(window.model, "Test hole", "mask", mask)
     return window
 
 

@@ -20,6 +20,7 @@ from app.compare.grid import PaneGrid
 from app.compare.options import DamagePanel, EngineList
 from app.compare.run import CompareInputs, CompareRun
 from app.dialogs import questions as dialogs
+from app.history import commands
 from app.icons import icon
 from inference.evaluation.compare import RECORD_COLUMNS, Result, record_cells, write_csv
 from inference.evaluation.maskgen import generate_mask
@@ -185,7 +186,7 @@ class CompareWindow(QMainWindow):
             return False
         if inputs.document is not self.model.document:
             return self._say("Another photo is open now; this Result belongs to the previous one.")
-        command = self.model.push_fill(result.label, result.image, inputs.mask, self.editor.fills.clear_mask_after_fill)
+        command = commands.push_fill(self.model, result.label, result.image, inputs.mask, self.editor.fills.clear_mask_after_fill)
         self._say(f"Applied the {result.label} result (Ctrl+Z undoes it)." if command is not None
                   else f"The {result.label} result is already in the photo.")
         return command is not None
@@ -215,7 +216,7 @@ class CompareWindow(QMainWindow):
         if document is None:
             return self._say("Open a photo first.")
         mask = generate_mask(kind, document.height, document.width, np.random.default_rng(seed))
-        self.model.change_layer(f"Generate mask ({kind}, seed {seed})", "mask", mask)
+        commands.push_layer_change(self.model, f"Generate mask ({kind}, seed {seed})", "mask", mask)
         self.damage.scored.setChecked(True)
         self._say(f"Generated a {kind} Hole (seed {seed}, {mask.mean() * 100:.1f} % of the photo); "
                   "scoring against the original.")

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.canvas.editor_canvas import EditorCanvas
 from app.document import GUIDE_LINE
+from app.history import commands
 from app.history.model import DocumentModel
 from app.tools import raster
 from app.worker import JobContext, JobRunner
@@ -144,7 +145,7 @@ class EdgesController(QObject):
         document = self.model.document
         new_guide = document.guide.copy()
         new_guide[suggested_lines(document.mask, self._guide_lines)] = GUIDE_LINE
-        if self.model.change_layer("Suggest edges", "guide", new_guide) is None:
+        if commands.push_layer_change(self.model, "Suggest edges", "guide", new_guide) is None:
             self.status.emit("No edges found around the Hole.")
         else:
             self.status.emit("Edges around the Hole copied into the Guide; extend them into the Hole.")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.dialogs import questions as dialogs
 from app.document import Document
+from app.history import commands
 from app.history.model import DocumentModel
 from app.settings import Preferences
 from inference.io.images import ImageError
@@ -150,6 +151,6 @@ class FileController(QObject):
         except MaskError as error:
             dialogs.show_error(self.window, "Cannot import the mask", str(error))
             return False
-        self.model.change_layer(f"Import mask {Path(path).name}", "mask", mask)
+        commands.push_layer_change(self.model, f"Import mask {Path(path).name}", "mask", mask)
         self.status.emit(f"Mask imported from {Path(path).name}.")
         return True

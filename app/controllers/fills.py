@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
 from app.document import Document, FillInputs
+from app.history import commands
 from app.history.model import DocumentModel
 from app.worker import JobContext, JobRunner
 
@@ -62,7 +63,7 @@ class FillController(QObject):
         self.runner.keep_engines({name})
 
     def can_fill_again(self) -> bool:
-        return self.model.document is not None and self.model.last_fill() is not None
+        return self.model.document is not None and commands.last_fill(self.model) is not None
 
     def fill(self) -> bool:
         document = self.model.document
@@ -76,7 +77,7 @@ class FillController(QObject):
 
     def fill_again(self) -> bool:
         """Fill the last filled Hole again (with the engine now selected), from the pre-fill image."""
-        command = self.model.last_fill()
+        command = commands.last_fill(self.model)
         if self.model.document is None or command is None:
             self.status.emit("Nothing to fill again: fill a Hole first.")
             return False
@@ -133,7 +134,7 @@ class FillController(QObject):
         self._land(running, result, seconds)
 
     def _land(self, running: RunningFill, result: np.ndarray, seconds: float) -> None:
-        self.model.push_fill(running.engine_label, result, running.job_mask,
+        commands.push_fill(self.model, running.engine_label, result, running.job_mask,
                              self.clear_mask_after_fill, running.again)
         self._stop(f"Filled with {running.engine_label} in {seconds:.1f} s.")
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPolygonF
 
 from app.document import GUIDE_LINE
+from app.history import commands
 from app.history.model import DocumentModel
 from app.patches import StrokeRecorder
 from app.tools import raster
@@ -131,7 +132,7 @@ class BrushTool(Tool):
         self.active = False
         self.last_point = self._last
         recorder, self._recorder = self._recorder, None
-        self.model.finish_stroke(self.label, recorder)
+        commands.push_stroke(self.model, self.label, recorder)
 
     def cancel(self) -> None:
         if self.active and self._recorder is not None:
@@ -192,7 +193,7 @@ class ShapeTool(Tool):
             changed = self.fill(self.model.document.layer(self.layer), 0 if subtract else 1)
             self.model.notify(self.layer, changed)
             verb = "subtract" if subtract else "add"
-            self.model.finish_stroke(f"{self.label} ({verb})", recorder)
+            commands.push_stroke(self.model, f"{self.label} ({verb})", recorder)
         self.points = []
 
     def cancel(self) -> None:

@@ -15,6 +15,7 @@ from app.controllers.files import FileController
 from app.controllers.fills import FillController
 from app.dialogs import questions as dialogs
 from app.document import mask_operation
+from app.history import commands
 from app.history.model import DocumentModel
 from app.icons import icon
 from app.settings import Preferences
@@ -248,11 +249,11 @@ class MainWindow(QMainWindow):
                 return
             self.preferences.grow_pixels = pixels
             text = f"{text} by {pixels} px"
-        self.model.change_layer(text, "mask", mask_operation(document.mask, operation, pixels))
+        commands.push_layer_change(self.model, text, "mask", mask_operation(document.mask, operation, pixels))
 
     def clear_guide(self) -> None:
         if self.model.document is not None:
-            self.model.change_layer("Clear sketch", "guide", self.model.document.guide * 0)
+            commands.push_layer_change(self.model, "Clear sketch", "guide", self.model.document.guide * 0)
 
     def _set_clear_after_fill(self, value: bool) -> None:
         self.fills.clear_mask_after_fill = value

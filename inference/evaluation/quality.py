@@ -37,6 +37,7 @@ from inference.evaluation.compare import (
     write_csv,
 )
 from inference.evaluation.quality_data import Case, load_square_image, load_square_mask
+from inference.evaluation.quality_sheet import WorstCase, save_worst_sheet
 from inference.io.images import ImageError
 from inference.io.masks import MaskError, hole_ratio
 
@@ -113,22 +114,6 @@ class QualityRecord:
     category: str
     mask: str  # '<set>/<stem>'
     record: Record
-
-
-@dataclass(frozen=True)
-class WorstCase:
-    """A poorly filled case, kept with its pixels for the worst-case contact sheet."""
-
-    category: str
-    image: str
-    mask_name: str
-    truth: np.ndarray
-    mask: np.ndarray
-    result: Result
-
-    @property
-    def psnr_hole(self) -> float:
-        return self.result.scores.psnr_hole
 
 
 @dataclass
@@ -296,7 +281,6 @@ def sheet_file_name(variant_id: str) -> str:
 
 def write_outputs(run: BenchRun, folder: Path, title: str, command: str | None = None) -> list[Path]:
     """records.csv, summary.csv, summary.md and worst_<variant>.png in ``folder``; returns the paths."""
-    from inference.evaluation.quality_sheet import save_worst_sheet
 
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "records.csv", folder / "summary.csv", folder / "summary.md"]

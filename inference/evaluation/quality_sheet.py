@@ -2,18 +2,20 @@
 
 Each row is a :func:`inference.evaluation.contact_sheet.contact_sheet` (ground truth, masked input, the
 variant's fill with its scores) under a line naming the case, so a reader sees where an Engine
-fails and why the numbers are low.
+fails and why the numbers are low. The sheet defines the data it draws (:class:`WorstCase`); the
+bench fills it in, so the dependency points one way: quality → quality_sheet.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from inference.evaluation.compare import damaged_input
+from inference.evaluation.compare import Result, damaged_input
 from inference.evaluation.contact_sheet import (
     BACKGROUND,
     LINE_HEIGHT,
@@ -23,10 +25,25 @@ from inference.evaluation.contact_sheet import (
     label_font,
     wrap_text,
 )
-from inference.evaluation.quality import WorstCase
 from inference.io.images import save_image
 
 SHEET_SIDE = 224  # pixels per picture: three columns stay readable and a six-row sheet stays small
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    """A poorly filled case, kept with its pixels for the worst-case contact sheet."""
+
+    category: str
+    image: str
+    mask_name: str
+    truth: np.ndarray
+    mask: np.ndarray
+    result: Result
+
+    @property
+    def psnr_hole(self) -> float:
+        return self.result.scores.psnr_hole
 
 
 def _case_line(rank: int, case: WorstCase) -> str:
