@@ -36,8 +36,8 @@ def uses_xcb(environment: dict[str, str], platform: str | None = None) -> bool:
     return chosen == "" or chosen.startswith("xcb")
 
 
-def missing_packages(loads=library_loads) -> list[str]:
-    return [package for package, soname in XCB_PACKAGES.items() if not loads(soname)]
+def missing_packages() -> list[str]:
+    return [package for package, soname in XCB_PACKAGES.items() if not library_loads(soname)]
 
 
 def install_hint(packages: list[str]) -> str:
