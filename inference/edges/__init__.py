@@ -5,6 +5,7 @@ Public API (imported lazily, so ``import inference.edges`` costs nothing and nev
 * ``detect_edges(image_rgb_uint8, device=None) -> float32 (H, W) in [0, 1]``
 * ``hed_available() -> (bool, reason)``; ``HedUnavailable``
 * ``edges_for_guide(edge_map, hole=None) -> uint8 (H, W) 0/255`` (DeepFill's p > 0.6 rule)
+* ``thin_edges(edge_map) -> bool (H, W)``: 1-px lines (crest, hysteresis, no short fragments)
 * ``fetch_hed_weights(...)``; ``HedFetchError`` — the one place that downloads, on request
 * ``export_vgg_trunk(out_path, hed_path=None)``; ``VGGTrunk`` (pool1..pool3 features); ``HED``
 """
@@ -20,6 +21,7 @@ _EXPORTS = {
     "edges_for_guide": "inference.edges.detect",
     "HedUnavailable": "inference.edges.detect",
     "HED_MAX_LONG_SIDE": "inference.edges.detect",
+    "thin_edges": "inference.edges.thin",
     "fetch_hed_weights": "inference.edges.fetch",
     "HedFetchError": "inference.edges.fetch",
     "export_vgg_trunk": "inference.edges.convert",
