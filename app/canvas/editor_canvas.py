@@ -166,6 +166,10 @@ class EditorCanvas(ImagePane):
             return QRectF()
         return self.image_transform().map(path).boundingRect()
 
+    def refresh_decorations(self) -> None:
+        """Redraw the brush outline (after a size change)."""
+        self._update_decorations()
+
     def _update_decorations(self, pointer: QPointF | None = ...) -> None:
         """Repaint the old and new outline and preview areas only."""
         if pointer is not ...:

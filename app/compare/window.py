@@ -245,6 +245,9 @@ class CompareLauncher(QObject):
         self.specs = specs
         self.window: CompareWindow | None = None
 
+    def action_handlers(self) -> dict:
+        return {"compare": self.open}
+
     def ensure(self) -> CompareWindow:
         """The window, built on first use; not shown."""
         if self.window is None:

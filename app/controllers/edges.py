@@ -99,6 +99,9 @@ class EdgesController(QObject):
         model.layer_changed.connect(self._on_layer_changed)
         model.document_replaced.connect(self._on_document_replaced)
 
+    def action_handlers(self) -> dict:
+        return {"show_edges": self.set_showing, "suggest_edges": self.suggest}
+
     def check_availability(self) -> None:
         """Ask the worker whether HED can run (its module may import torch, never the UI thread)."""
         self._check_job = self.runner.submit("Check HED", _check_hed)

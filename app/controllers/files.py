@@ -33,6 +33,10 @@ class FileController(QObject):
 
     # --- unsaved work ------------------------------------------------------------------------
 
+    def action_handlers(self) -> dict:
+        return {"open": self.open_dialog, "save": self.save, "save_as": self.save_as, "revert": self.revert,
+                "import_mask": self.import_mask, "export_mask": self.export_mask}
+
     def confirm_discard(self) -> bool:
         """True when the current Document may be dropped (saved, discarded, or unchanged)."""
         if not self.model.modified:

@@ -54,6 +54,9 @@ class FillController(QObject):
         model.document_replaced.connect(self.cancel)
         model.gesture_changed.connect(self._on_gesture_changed)
 
+    def action_handlers(self) -> dict:
+        return {"fill": self.fill, "fill_again": self.fill_again, "cancel_fill": self.cancel}
+
     @property
     def busy(self) -> bool:
         return self.running is not None

@@ -1,0 +1,55 @@
+"""Whole-layer actions on the Hole and the Guide: clear, invert, grow, shrink, select all, clear sketch.
+
+Each is one undo command; grow and shrink ask by how many pixels (remembered in the settings).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from app.dialogs import questions as dialogs
+from app.document import mask_operation
+from app.history import commands
+from app.history.model import DocumentModel
+from app.settings import Preferences
+
+# action name -> (mask_operation name, History text, asks for pixels)
+MASK_ACTIONS = {
+    "clear_mask": ("clear", "Clear Hole", False),
+    "invert_mask": ("invert", "Invert Hole", False),
+    "select_all": ("select_all", "Hole = whole photo", False),
+    "grow_mask": ("grow", "Grow Hole", True),
+    "shrink_mask": ("shrink", "Shrink Hole", True),
+}
+
+
+class LayerActions(QObject):
+    def __init__(self, window: QWidget, model: DocumentModel, preferences: Preferences) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model = model
+        self.preferences = preferences
+
+    def action_handlers(self) -> dict:
+        handlers = {name: (lambda _checked=False, name=name: self.mask_action(name)) for name in MASK_ACTIONS}
+        handlers["clear_guide"] = self.clear_guide
+        return handlers
+
+    def mask_action(self, action_name: str) -> None:
+        document = self.model.document
+        if document is None:
+            return
+        operation, text, ask = MASK_ACTIONS[action_name]
+        pixels = 0
+        if ask:
+            pixels = dialogs.ask_pixels(self.window, text, "By how many pixels?", self.preferences.grow_pixels)
+            if pixels is None:
+                return
+            self.preferences.grow_pixels = pixels
+            text = f"{text} by {pixels} px"
+        commands.push_layer_change(self.model, text, "mask", mask_operation(document.mask, operation, pixels))
+
+    def clear_guide(self) -> None:
+        if self.model.document is not None:
+            commands.push_layer_change(self.model, "Clear sketch", "guide", self.model.document.guide * 0)

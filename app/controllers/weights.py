@@ -1,0 +1,60 @@
+"""Models → Import Weights…: a weight file is imported on the worker, then the engine list refreshes.
+
+Import reads the file without running code from it (see :mod:`inference.weights.importer`); a
+refusal comes back as a dialog with the importer's one-sentence reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.dialogs import questions as dialogs
+from app.settings import Preferences
+from app.worker import JobRunner
+
+
+class WeightsController(QObject):
+    status = Signal(str)
+
+    def __init__(self, window: QWidget, runner: JobRunner, preferences: Preferences,
+                 imported: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runner = runner
+        self.preferences = preferences
+        self.imported = imported  # called after a successful import (the engine list refreshes)
+        self._job: int | None = None
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+
+    def action_handlers(self) -> dict:
+        return {"import_weights": self.import_dialog}
+
+    def import_dialog(self) -> None:
+        path = dialogs.ask_open_path(self.window, "Import weights", self.preferences.last_folder,
+                                     dialogs.WEIGHTS_FILTER)
+        if path is not None:
+            self.import_file(path)
+
+    def import_file(self, path) -> None:
+        def run(_context):
+            from inference.weights.importer import import_weights
+
+            return import_weights(path)
+
+        self._job = self.runner.submit(f"Importing {path.name}", run)
+        self.status.emit(f"Importing weights from {path.name}…")
+
+    def _on_finished(self, job_id: int, result: object) -> None:
+        if job_id == self._job:
+            self._job = None
+            self.imported()
+            self.status.emit(f"Imported weights “{getattr(result, 'name', result)}”.")
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self._job:
+            self._job = None
+            dialogs.show_error(self.window, "Cannot import the weights", message)
