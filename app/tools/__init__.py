@@ -1,2 +1,5 @@
 """Tools that turn pointer gestures into one undo command each (``painting``) and the raster
-drawing they use, in image coordinates (``raster``, Qt-free)."""
+drawing they use, in image coordinates (``raster``, Qt-free), and the Tool Options panel (``options``).
+
+May import: app.history and below, inference.
+"""

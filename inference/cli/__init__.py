@@ -3,6 +3,8 @@
 Each subcommand group lives in its own module exposing ``register(subparsers)``, which adds its
 parser and sets ``run=function(args) -> int``. Modules never import torch at import time, so
 ``fill`` with a classical engine and ``engines`` start instantly.
+
+The top layer: may import everything in inference/, never app/.
 """
 
 from __future__ import annotations

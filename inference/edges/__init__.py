@@ -8,6 +8,8 @@ Public API (imported lazily, so ``import inference.edges`` costs nothing and nev
 * ``thin_edges(edge_map) -> bool (H, W)``: 1-px lines (crest, hysteresis, no short fragments)
 * ``fetch_hed_weights(...)``; ``HedFetchError`` — the one place that downloads, on request
 * ``export_vgg_trunk(out_path, hed_path=None)``; ``VGGTrunk`` (pool1..pool3 features); ``HED``
+
+May import: inference.weights, inference.io. Not the engines (a neighbour layer).
 """
 
 from __future__ import annotations

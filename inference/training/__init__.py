@@ -6,4 +6,7 @@
 * :mod:`.checkpoints` saves and resumes, :mod:`.export` writes engine-ready weights and a model card.
 
 Only :mod:`.pack`, :mod:`.sampling` and :mod:`.guides` are importable without torch.
+
+May import: inference.evaluation (metrics, mask generator), inference.restoration, inference.engines
+(the networks), inference.edges, inference.weights, inference.io. Not the cli.
 """
