@@ -23,6 +23,8 @@ class MaskError(ValueError):
 def load_mask(path: str | os.PathLike, expected_shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read a mask file (any image; non-zero in any channel = Hole) as bool (H, W).
 
+    "Non-zero" is judged in the file's own bit depth: a 16-bit mask of 0/1 marks a Hole.
+
     With ``expected_shape`` (H, W) a mask of another size is refused, naming both sizes.
     """
     path = Path(path)
@@ -30,13 +32,24 @@ def load_mask(path: str | os.PathLike, expected_shape: tuple[int, int] | None = 
         loaded = open_image(path)
     except ImageError as error:
         raise MaskError(str(error)) from None
-    mask = loaded.pixels.max(axis=2) > 0
+    mask = _nonzero(loaded)
     if expected_shape is not None and mask.shape != tuple(expected_shape):
         raise MaskError(
             f"{path} is {mask.shape[1]}×{mask.shape[0]} but the image is "
             f"{expected_shape[1]}×{expected_shape[0]}; a mask must have the size of its image."
         )
     return mask
+
+
+def _nonzero(loaded) -> np.ndarray:
+    if loaded.samples is None:
+        return loaded.pixels.max(axis=2) > 0
+    # Before any scaling to 8 bits, which would turn small 16-bit values into 0.
+    samples = loaded.samples.samples
+    if samples.ndim == 3:
+        samples = samples[..., :3]
+    hole = np.nan_to_num(samples, nan=0.0) != 0 if samples.dtype.kind == "f" else samples != 0
+    return hole if hole.ndim == 2 else hole.any(axis=2)
 
 
 def save_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
