@@ -100,8 +100,10 @@ class DeepFillTrainer(Trainer):
         # Generator step against the updated discriminator (whose weights get no gradient here).
         self.discriminator.requires_grad_(False)
         try:
+            # Not through DDP: the discriminator gets no gradient here, so there is nothing to reduce.
             with self.autocast():
-                fake_for_generator = critic(self._critic_input(completed, mask, edge)).float()
+                fake_for_generator = self.run("discriminator", synced=False)(
+                    self._critic_input(completed, mask, edge)).float()
             _, g_adversarial = hinge_losses(real_scores.detach(), fake_for_generator)
             reconstruction = deepfill_reconstruction(image, coarse, refined)
             g_loss = DEEPFILL_GAN_ALPHA * g_adversarial + reconstruction

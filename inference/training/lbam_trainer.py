@@ -68,6 +68,11 @@ class LBAMTrainer(Trainer):
         # modules do not support; the generator and the frozen feature trunk compile fine.
         return ("generator", "features")
 
+    def sync_batchnorm_targets(self) -> tuple[str, ...]:
+        # The gradient penalty differentiates through the discriminator twice, which SyncBatchNorm
+        # does not support: its BatchNorm stays per rank (see inference.training.distributed).
+        return ("generator",)
+
     def batch_spec(self) -> BatchSpec:
         s = self.settings
         crop = CropSpec(int(s["size"]), float(s["min_scale"]), float(s["max_scale"]))
@@ -82,7 +87,7 @@ class LBAMTrainer(Trainer):
         composite = compose(output, inputs, known3)
 
         with self.autocast():
-            critic = wgan_gp_discriminator_loss(self.discriminator, truth, output.detach(), known3)
+            critic = wgan_gp_discriminator_loss(self.run("discriminator"), truth, output.detach(), known3)
         d_loss = critic["d_wasserstein"] + critic["d_penalty"]
         self.update("discriminator", d_loss)
 

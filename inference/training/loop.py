@@ -23,6 +23,15 @@ import torch
 
 from inference.training import checkpoints
 from inference.training.data import batch_stream, device_batch, to_tensors
+from inference.training.distributed import (
+    Ranks,
+    distribute_trainer,
+    gather_digests,
+    process_group,
+    rank_device,
+    ranks_from_environment,
+    seed_rank,
+)
 from inference.training.packfile import licence_summary, pack_fingerprint
 from inference.training.runtime import (
     Trainer,
@@ -72,6 +81,8 @@ class RunResult:
     stopped_because: str
     losses: dict[str, float] = field(default_factory=dict)
     samples_per_second: float = 0.0
+    ranks: int = 1
+    replica_digests: list[str] = field(default_factory=list)  # per rank, at the last checkpoint
 
 
 def trainer_class(model: str) -> tuple[type[Trainer], dict[str, Any], dict[str, Any]]:
@@ -129,31 +140,46 @@ class StopSignal:
                 signal.signal(signum, handler)
 
 
-def default_workers(device: torch.device, smoke: bool) -> int:
+def default_workers(device: torch.device, smoke: bool, ranks_here: int = 1) -> int:
+    """Loader processes per rank: the machine's cores less two, shared by the ranks on this machine."""
     if smoke or device.type != "cuda":
         return 0
-    return max(1, min(12, (os.cpu_count() or 4) - 2))
+    return max(1, min(12, ((os.cpu_count() or 4) - 2) // ranks_here))
 
 
 def train(request: TrainRequest, log=print, stop: StopSignal | None = None) -> RunResult:
-    """Run (or continue) training as ``request`` says; returns where it stopped."""
+    """Run (or continue) training as ``request`` says; returns where it stopped.
+
+    Started by ``torchrun`` (WORLD_SIZE > 1), every process trains one rank of a data-parallel run
+    (see :mod:`.distributed`) and only rank 0 logs; otherwise this is one ordinary process."""
+    ranks = ranks_from_environment()
     threads = torch.get_num_threads()
     if request.smoke:
         # Tiny tensors: one thread avoids OpenMP spinning against other processes on shared CI cores.
         torch.set_num_threads(1)
     try:
-        return _train(request, log, stop)
+        return _train(request, log if ranks.leader else _quiet, stop, ranks)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(request: TrainRequest, log, stop: StopSignal | None) -> RunResult:
+def _quiet(_line: str) -> None:
+    return None
+
+
+def _train(request: TrainRequest, log, stop: StopSignal | None, ranks: Ranks) -> RunResult:
     started = time.monotonic()
     stop = stop or StopSignal()
     resumed = checkpoints.read_state(request.resume) if request.resume else None
     settings = resolve_settings(request, resumed)
     # Compiling takes longer than a whole smoke run; only an explicit --compile on compiles there.
-    options = run_options(request.device, "off" if request.smoke and request.compile == "auto" else request.compile)
+    options = run_options(rank_device(ranks, request.device),
+                          "off" if request.smoke and request.compile == "auto" else request.compile)
+    with process_group(ranks, options.device):
+        return _train_ranks(request, log, stop, ranks, settings, options, resumed, started)
+
+
+def _train_ranks(request, log, stop, ranks: Ranks, settings, options, resumed, started: float) -> RunResult:
     trainer_type, _, _ = trainer_class(request.model)
     data = PackData(request.pack, need_edges=request.model == "deepfill" and settings.get("input_channels") == 6)
     fingerprint = pack_fingerprint(request.pack)
@@ -162,15 +188,21 @@ def _train(request: TrainRequest, log, stop: StopSignal | None) -> RunResult:
     state = _fresh_state(request, settings, data, fingerprint, trainer)
     if resumed is not None:
         state = _resume(request, trainer, fingerprint, log)
+    share = ranks.share(int(settings["batch"]))
+    if ranks.distributed:
+        seed_rank(ranks, int(settings["seed"]), state["step"])
+        distribute_trainer(trainer, ranks, log)
     mix = mix_for(data, settings.get("category_weights"))
-    maker = BatchMaker(data, trainer.batch_spec(), mix)
+    maker = BatchMaker(data, trainer.batch_spec(), mix, share)
     validation = device_batch(to_tensors(validation_batch(maker, min(VALIDATION_SAMPLES, int(settings["batch"])))),
                               options.device, options.channels_last)
-    workers = request.workers if request.workers is not None else default_workers(options.device, request.smoke)
-    log(f"{request.model}: step {state['step']}, batch {settings['batch']}, {settings['size']} px, "
+    workers = request.workers if request.workers is not None else default_workers(
+        options.device, request.smoke, ranks.local_world)
+    spread = f", {ranks.world} ranks of {len(share)} samples" if ranks.distributed else ""
+    log(f"{request.model}: step {state['step']}, batch {settings['batch']}{spread}, {settings['size']} px, "
         f"{len(data)} photos, device {options.device}, bf16 {options.bf16}, compile {options.compile}, "
         f"workers {workers}")
-    loop = _Loop(request, trainer, state, validation, log, started)
+    loop = _Loop(request, trainer, state, validation, log, started, ranks)
     stream = batch_stream(maker, state["step"], workers, pin_memory=options.device.type == "cuda")
     return loop.run(stream, options, stop)
 
@@ -206,9 +238,12 @@ def _resume(request: TrainRequest, trainer: Trainer, fingerprint: str, log) -> d
 
 
 class _Loop:
-    def __init__(self, request: TrainRequest, trainer: Trainer, state: dict, validation: dict, log, started: float):
+    def __init__(self, request: TrainRequest, trainer: Trainer, state: dict, validation: dict, log, started: float,
+                 ranks: Ranks | None = None):
         self.request, self.trainer, self.state, self.validation, self.log = request, trainer, state, validation, log
         self.started = started
+        self.ranks = ranks or Ranks()
+        self.digests: list[str] = []
         self.limit = request.minutes * 60 if request.minutes else None
         self.save_seconds = 5.0
         self.checkpoint: Path | None = None
@@ -218,7 +253,8 @@ class _Loop:
         self.start_step = state["step"]
         self.last_record: dict[str, Any] = {}
         self.out = Path(request.out)
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.ranks.leader:
+            self.out.mkdir(parents=True, exist_ok=True)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -233,6 +269,14 @@ class _Loop:
             return f"time limit ({self.request.minutes:g} min)"
         return ""
 
+    def agreed_stop(self, stop: StopSignal, step_seconds: float) -> str:
+        """Rank 0's stop decision, on every rank (their clocks and signals may differ)."""
+        reason = self.stop_reason(stop, step_seconds)
+        if not self.ranks.distributed:
+            return reason
+        (stopping,) = self.ranks.agree([int(bool(reason))], self.trainer.options.device)
+        return (reason if self.ranks.leader else "rank 0 ended the run") if stopping else ""
+
     def run(self, stream, options, stop: StopSignal) -> RunResult:
         batch_size = int(self.state["settings"]["batch"])
         run_started = time.monotonic()
@@ -240,7 +284,7 @@ class _Loop:
         next_preview += self.request.preview_minutes * 60
         next_checkpoint += self.request.checkpoint_minutes * 60
         step_seconds, reason = 0.0, ""
-        while not (reason := self.stop_reason(stop, step_seconds)):
+        while not (reason := self.agreed_stop(stop, step_seconds)):
             tick = time.monotonic()
             batch = device_batch(next(stream), options.device, options.channels_last)
             self._accumulate(self._step(batch))
@@ -248,13 +292,16 @@ class _Loop:
             self.state["samples_seen"] += batch_size
             now = time.monotonic()
             step_seconds = now - tick
-            if now >= next_log or self.request.smoke:
+            due_log, due_preview, due_checkpoint = self.ranks.agree(
+                [now >= next_log or self.request.smoke, now >= next_preview, now >= next_checkpoint],
+                self.trainer.options.device)
+            if due_log:
                 self._log_window()
                 next_log = now + self.request.log_seconds
-            if now >= next_preview:
+            if due_preview:
                 self._preview()
                 next_preview = now + self.request.preview_minutes * 60
-            if now >= next_checkpoint:
+            if due_checkpoint:
                 self._save(run_started)
                 next_checkpoint = time.monotonic() + self.request.checkpoint_minutes * 60
         del stream  # stops the loader's workers
@@ -263,11 +310,12 @@ class _Loop:
         if self.state["step"] > self.start_step:
             self._preview()
             self._save(run_started)
+        self.ranks.barrier()  # rank 0's last checkpoint is complete when any rank returns
         self.log(f"stopped at step {self.state['step']}: {reason}")
         done = self.state["step"] - self.start_step
         rate = done * batch_size / max(time.monotonic() - run_started, 1e-9)
         return RunResult(self.state["step"], self.state["samples_seen"], self.checkpoint, reason,
-                         dict(self.state.get("losses", {})), rate)
+                         dict(self.state.get("losses", {})), rate, self.ranks.world, self.digests)
 
     def _step(self, batch) -> dict[str, torch.Tensor]:
         if not self.trainer.options.compile or self.state["step"] > self.start_step:
@@ -290,21 +338,28 @@ class _Loop:
     def _log_window(self) -> None:
         now = time.monotonic()
         batch_size = int(self.state["settings"]["batch"])
-        losses = {name: round(float(total) / self.window_steps, 5) for name, total in self.sums.items()}
+        sums = self.ranks.mean(self.sums)  # every rank's window, averaged: the global batch's losses
+        losses = {name: round(float(total) / self.window_steps, 5) for name, total in sums.items()}
         rate = self.window_steps * batch_size / max(now - self.window_started, 1e-9)
         record = {"step": self.state["step"], "samples_seen": self.state["samples_seen"],
                   "samples_per_second": round(rate, 2), "elapsed_s": round(self.elapsed(), 1), **losses}
         self.state["losses"] = losses
         self.state["history"] = (self.state["history"] + [record])[-HISTORY_LENGTH:]
         self.last_record = record
+        self.sums, self.window_steps, self.window_started = {}, 0, now
+        if not self.ranks.leader:
+            return
         with open(self.out / "log.jsonl", "a", encoding="utf-8") as stream:
             stream.write(json.dumps(record) + "\n")
         shown = " ".join(f"{name} {value:.4f}" for name, value in losses.items())
         self.log(f"step {record['step']} | {rate:.1f} samples/s | {shown} | {record['elapsed_s']:.0f} s")
-        self.sums, self.window_steps, self.window_started = {}, 0, now
 
     def _preview(self) -> None:
+        # Every rank renders (the same batch): a BatchNorm layer updates its statistics alike everywhere,
+        # and a SyncBatchNorm layer needs all ranks in its forward. Only rank 0 writes.
         panels = self.trainer.render(self.validation)
+        if not self.ranks.leader:
+            return
         path = self.out / "previews" / f"step-{self.state['step']:07d}.png"
         save_preview(panels, path, self.trainer.preview_labels)
         truth = to_uint8(self.validation["images"])
@@ -315,9 +370,17 @@ class _Loop:
 
     def _save(self, run_started: float) -> None:
         began = time.monotonic()
+        if self.ranks.distributed:
+            self.digests = gather_digests(self.ranks, self.trainer.modules())
+            if len(set(self.digests)) != 1:
+                raise RuntimeError(f"the ranks' weights diverged (digests {self.digests}); not saving")
+            if not self.ranks.leader:
+                return
         runs = [run for run in self.state["runs"] if run.get("started_step") != self.start_step]
         this_run = {"started_step": self.start_step, "steps": self.state["step"] - self.start_step,
                     "seconds": round(began - run_started, 1), "device": str(self.trainer.options.device)}
+        if self.ranks.distributed:
+            this_run["ranks"] = self.ranks.world
         state = {**self.state, "runs": runs + [this_run],
                  "train_seconds": round(self.state["train_seconds"] + began - run_started, 1)}
         folder = self.out / "checkpoints" / f"step-{self.state['step']:07d}"

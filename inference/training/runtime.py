@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ class Trainer:
         self.generator: nn.Module
         self.discriminator: nn.Module
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self._compiled: dict[str, nn.Module] = {}
+        self._compiled: dict[tuple[str, bool], nn.Module] = {}
+        self._synced: dict[str, nn.Module] = {}  # DDP wrappers (data-parallel runs only)
 
     # ------------------------------------------------------------------ to implement
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -88,14 +90,31 @@ class Trainer:
             module = module.to(memory_format=torch.channels_last)
         return module
 
-    def run(self, name: str) -> nn.Module:
-        """The module to call in the training step: compiled when enabled."""
-        module = getattr(self, name)
+    def run(self, name: str, synced: bool = True) -> nn.Module:
+        """The module to call in the training step: its DDP wrapper in a data-parallel run (unless
+        ``synced`` is False: a forward whose loss must not reduce this module's gradients), compiled
+        when enabled."""
+        synced = synced and name in self._synced
+        module = self._synced[name] if synced else getattr(self, name)
         if not self.options.compile or name not in self.compile_targets():
             return module
-        if name not in self._compiled:
-            self._compiled[name] = torch.compile(module)
-        return self._compiled[name]
+        key = (name, synced)
+        if key not in self._compiled:
+            self._compiled[key] = torch.compile(module)
+        return self._compiled[key]
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module],
+                   convert_batchnorm: Callable[[nn.Module], nn.Module] | None = None) -> None:
+        """Train data-parallel: generator and discriminator through ``wrap`` (DDP); ``convert_batchnorm``
+        applies to the modules named by :meth:`sync_batchnorm_targets`."""
+        for name in self.sync_batchnorm_targets() if convert_batchnorm else ():
+            setattr(self, name, convert_batchnorm(getattr(self, name)))
+        self._synced = {name: wrap(module) for name, module in self.modules().items()}
+        self._compiled.clear()
+
+    def sync_batchnorm_targets(self) -> tuple[str, ...]:
+        """Modules whose BatchNorm may normalise over the global batch (SyncBatchNorm)."""
+        return ("generator", "discriminator")
 
     def compile_targets(self) -> tuple[str, ...]:
         return ("generator", "discriminator")

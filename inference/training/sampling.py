@@ -168,31 +168,36 @@ class BatchSpec:
 
 class BatchMaker:
     """Builds batch ``step`` as numpy arrays: ``images`` uint8 [B,S,S,3], ``masks`` bool [B,S,S]
-    (True = Hole), ``guides`` uint8 [B,S,S] 0/255 (zeros without guides), ``photos`` int [B]."""
+    (True = Hole), ``guides`` uint8 [B,S,S] 0/255 (zeros without guides), ``photos`` int [B].
 
-    def __init__(self, data: PackData, spec: BatchSpec, mix: CategoryMix) -> None:
+    ``indices`` (default: all B) picks the samples of each batch this maker builds: one rank of a
+    data-parallel run builds its share, and the ranks' shares together are the whole batch."""
+
+    def __init__(self, data: PackData, spec: BatchSpec, mix: CategoryMix, indices: range | None = None) -> None:
         if spec.guides is not None and not data.has_edges:
             raise PackError(f"{data.folder} has no edge maps, which guided training needs")
         self.data = data
         self.spec = spec
         self.mix = mix
+        self.indices = range(spec.batch) if indices is None else indices
 
     def make(self, step: int, stream: int = SAMPLE_STREAM) -> dict[str, np.ndarray]:
         spec = self.spec
         size = spec.crop.size
-        images = np.empty((spec.batch, size, size, 3), np.uint8)
-        masks = np.empty((spec.batch, size, size), bool)
-        guides = np.zeros((spec.batch, size, size), np.uint8)
-        photos = np.empty(spec.batch, np.int64)
+        count = len(self.indices)
+        images = np.empty((count, size, size, 3), np.uint8)
+        masks = np.empty((count, size, size), bool)
+        guides = np.zeros((count, size, size), np.uint8)
+        photos = np.empty(count, np.int64)
         shared = mixed_mask(size, size, sample_rng(spec.seed, MASK_STREAM_OFFSET + stream, step)) if spec.shared_mask else None
-        for index in range(spec.batch):
+        for slot, index in enumerate(self.indices):
             rng = sample_rng(spec.seed, stream, step, index)
             photo = self.mix.pick(rng)
             image, edges = random_crop(*self.data.photo(photo), spec.crop, rng)
             mask = shared if shared is not None else mixed_mask(size, size, rng)
-            images[index], masks[index], photos[index] = image, mask, photo
+            images[slot], masks[slot], photos[slot] = image, mask, photo
             if spec.guides is not None and edges is not None:
-                guides[index] = synthesize_guide(edges, mask, rng, spec.guides)
+                guides[slot] = synthesize_guide(edges, mask, rng, spec.guides)
         return {"images": images, "masks": masks, "guides": guides, "photos": photos}
 
     def validation(self, index: int) -> dict[str, np.ndarray]:
