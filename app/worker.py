@@ -164,7 +164,24 @@ class JobRunner(QObject):
         self.cancelled.emit(job_id)
 
     def shutdown(self, wait_ms: int = 5000) -> bool:
-        """Cancel everything and stop the thread; False if a Job did not stop in time."""
+        """Cancel everything and stop the thread, waiting at most ``wait_ms``; False if a Job ran on.
+
+        A Job that ignores its cancel flag (one long library call) may outlive the wait. Its thread
+        is then kept referenced here, because destroying a running QThread aborts the process
+        ("QThread: Destroyed while thread is still running"); :func:`stranded_threads` tells the
+        launcher to end the process without running destructors.
+        """
         self.cancel_all()
         self._thread.quit()
-        return self._thread.wait(wait_ms)
+        if self._thread.wait(wait_ms):
+            return True
+        _STRANDED.append(self._thread)
+        return False
+
+
+_STRANDED: list[QThread] = []  # worker threads still running a Job after shutdown gave up waiting
+
+
+def stranded_threads() -> int:
+    """How many worker threads are still running after their shutdown timed out."""
+    return sum(1 for thread in _STRANDED if thread.isRunning())

@@ -18,9 +18,11 @@ from app.controllers.edges import EdgesController
 from app.controllers.files import FileController
 from app.controllers.fills import FillController
 from app.controllers.layers import LayerActions
+from app.controllers.session import SessionController
 from app.controllers.tools import ToolController
 from app.controllers.weights import WeightsController
 from app.dialogs import questions as dialogs
+from app.dialogs.recovery import ask_stop_fill
 from app.history.model import DocumentModel
 from app.icons import icon
 from app.settings import Preferences
@@ -33,7 +35,7 @@ from app.window.panels import EnginePicker, StatusPanel
 from app.worker import EngineFactory, JobRunner, registry_factory
 
 # Actions that need an open photo; the others are always enabled (or managed by their controller).
-NEEDS_DOCUMENT = ("save", "save_as", "revert", "import_mask", "export_mask", "clear_mask", "invert_mask",
+NEEDS_DOCUMENT = ("save", "save_as", "save_session", "revert", "import_mask", "export_mask", "clear_mask", "invert_mask",
                   "grow_mask", "shrink_mask", "select_all", "clear_guide", "zoom_fit", "zoom_100", "zoom_in",
                   "zoom_out", "fill", "compare")
 EDGE_TIPS = {"show_edges": "Overlay the HED edges of the known region",
@@ -61,6 +63,8 @@ class MainWindow(QMainWindow):
         self.edges = EdgesController(self.model, self.runner, self.canvas, self)
         self.files = FileController(self, self.model, self.preferences)
         self.layers = LayerActions(self, self.model, self.preferences)
+        self.session = SessionController(self, self.model, self.files, self.preferences)
+        self.terminating = False  # SIGTERM: close without questions, keep the autosave
         self.engine_picker = EnginePicker(engine_specs)
         self.weights = WeightsController(self, self.runner, self.preferences, self.engine_picker.refresh)
         self.compare = CompareLauncher(self, engine_specs)
@@ -134,7 +138,7 @@ class MainWindow(QMainWindow):
     def _connect_actions(self) -> None:
         handlers = self._window_handlers()
         for controller in (self.files, self.fills, self.edges, self.layers, self.tool_control, self.weights,
-                           self.compare):
+                           self.compare, self.session):
             handlers.update(controller.action_handlers())
         for name, handler in handlers.items():
             action = self.actions[name]
@@ -150,7 +154,7 @@ class MainWindow(QMainWindow):
         self.model.undo_stack.cleanChanged.connect(self._update_title)
         self.model.undo_stack.indexChanged.connect(self._update_enabled)
         self.files.recent_changed.connect(self._rebuild_recent_menu)
-        for source in (self.files, self.fills, self.edges, self.weights):
+        for source in (self.files, self.fills, self.edges, self.weights, self.session):
             source.status.connect(status.message.setText)
         self.fills.busy_changed.connect(self._on_fill_busy)
         self.fills.progress.connect(status.set_progress)
@@ -259,12 +263,24 @@ class MainWindow(QMainWindow):
             retint_icons(self)  # the system switched between light and dark
         super().changeEvent(event)
 
+    def terminate(self) -> None:
+        """SIGTERM: quit now without questions; the last autosave stays for recovery."""
+        self.terminating = True
+        self.close()
+
+    def _confirm_close(self) -> bool:
+        if self.fills.busy and not ask_stop_fill(self, f"Fill with {self.fills.running.engine_label}"):
+            return False
+        return self.files.confirm_discard()
+
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self.files.confirm_discard():
+        if not self.terminating and not self._confirm_close():
             event.ignore()
             return
         self.preferences.save_window(self.saveGeometry(), self.saveState())
         self.preferences.sync()
         self.compare.close()
-        self.runner.shutdown()
+        self.fills.cancel()
+        self.session.finish(keep_recovery=self.terminating)
+        self.runner.shutdown()  # bounded; a Job that ignores cancelling is left to the launcher
         event.accept()
