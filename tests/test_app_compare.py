@@ -133,22 +133,25 @@ def test_a_new_run_supersedes_the_old_one(editor, engines, qtbot):
 
 def test_simulated_damage_is_scored_against_the_photo_and_exported_as_csv(editor, qtbot, tmp_path, monkeypatch):
     document, stack = editor.model.document, editor.model.undo_stack
-    mask_before = document.mask.copy()
+    mask_before, commands_before = document.mask.copy(), stack.count()
     compare = editor.compare.ensure()
     compare.damage.kind.setCurrentIndex(compare.damage.kind.findData("box"))
     compare.damage.seed.setValue(3)
     compare.damage.generate.click()
-    assert stack.text(stack.count() - 1) == "Generate mask (box, seed 3)"
+    # Simulated damage never touches the Document: same Hole, nothing new in the History.
+    assert stack.count() == commands_before
+    np.testing.assert_array_equal(document.mask, mask_before)
     assert compare.damage.scored.isChecked()
-    hole = document.mask.copy()
+    hole = compare.simulated.copy()
     assert hole.any() and not np.array_equal(hole, mask_before)
+    np.testing.assert_array_equal(compare.grid.inputs.mask, hole)  # shown at once, before any Run
     compare = compare_with(editor, qtbot, ["flat", "flat_blue"])
     expected = document.image.copy()
     expected[hole] = FLAT
     result = compare.run.results["flat"]
     assert result.scores == score(document.image, expected, hole)
     assert "PSNR" in compare.grid.cells["flat"].info.text()
-    assert compare.grid.cells[ORIGINAL].title.text() == "<b>Ground truth</b>"
+    assert compare.grid.cells[ORIGINAL].title.text() == "<b>Ground truth · simulated Hole (box, seed 3)</b>"
     target = tmp_path / "metrics.csv"
     monkeypatch.setattr("app.dialogs.questions.ask_save_path", lambda *_args: target)
     assert compare.export_csv()
@@ -158,8 +161,6 @@ def test_simulated_damage_is_scored_against_the_photo_and_exported_as_csv(editor
     assert [row[1] for row in rows[1:]] == ["flat", "flat_blue"]
     psnr = rows[1][RECORD_COLUMNS.index("psnr_hole")]
     assert float(psnr) == pytest.approx(result.scores.psnr_hole, abs=1e-3)
-    stack.undo()  # the generated Hole is one undo step
-    np.testing.assert_array_equal(document.mask, mask_before)
 
 
 def test_the_engines_see_the_hole_blanked_when_scoring(editor, qtbot):
@@ -183,7 +184,9 @@ def test_panes_show_the_region_around_the_hole_with_a_toggle_for_the_whole_image
     assert crop_around_hole(editor.model.document.mask) == Box(0, 0, 94, 114)
     compare = compare_with(editor, qtbot, ["flat"])
     pane = compare.grid.cells["flat"].pane
-    assert (pane.image_width, pane.image_height) == (114, 94)
+    crop = compare.grid.crop  # the Hole's crop, widened to the panes' shape (more context, no grey bars)
+    assert crop.top <= 0 and crop.left <= 0 and crop.bottom >= 94 and crop.right >= 114
+    assert (pane.image_width, pane.image_height) == (crop.width, crop.height)
     compare.actions["whole"].setChecked(True)
     assert (pane.image_width, pane.image_height) == (160, 120)
     assert compare.grid.cells[ORIGINAL].pane.image_width == 160

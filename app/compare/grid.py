@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from app.canvas.view import ViewState
-from app.compare.panes import PaneCell, best_scores, crop_around_hole
+from app.compare.panes import PaneCell, best_scores, crop_around_hole, widened_to_aspect
 from app.compare.run import CompareInputs, EngineChoice
 from inference.engines.regions import Box
 from inference.evaluation.compare import Result
@@ -49,6 +49,7 @@ class PaneGrid(QWidget):
         self.inputs: CompareInputs | None = None
         self.whole_image = False
         self.columns = 0
+        self.pane_aspect: float | None = None  # width / height of a pane, once laid out
         self._layout = QGridLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
@@ -57,7 +58,10 @@ class PaneGrid(QWidget):
     def crop(self) -> Box | None:
         if self.inputs is None or self.whole_image:
             return None
-        return crop_around_hole(self.inputs.mask)
+        box = crop_around_hole(self.inputs.mask)
+        if box is None or self.pane_aspect is None:
+            return box
+        return widened_to_aspect(box, self.pane_aspect, self.inputs.mask.shape)
 
     def panes(self):
         return [cell.pane for cell in self.cells.values()]
@@ -73,14 +77,9 @@ class PaneGrid(QWidget):
         """New cells: the original (with its Hole) and one waiting cell per Engine."""
         self.clear()
         self.inputs = inputs
-        title = "Ground truth" if inputs.scored else "Original"
-        original = PaneCell(ORIGINAL, title, self.view, with_result=False)
-        original.time.setText(f"{inputs.image.shape[1]}×{inputs.image.shape[0]} px, "
-                              f"Hole {inputs.hole_ratio * 100:.1f} %")
-        original.info.setText("The intact photo; each Engine saw it with the Hole blanked." if inputs.scored
-                              else "The photo and its Hole, as every Engine receives them.")
-        original.set_sources({"image": inputs.image, "hole": inputs.mask}, self.crop)
+        original = PaneCell(ORIGINAL, self._original_title(inputs), self.view, with_result=False)
         self.cells[ORIGINAL] = original
+        self._describe_original(inputs)
         for choice in choices:
             cell = PaneCell(choice.name, self._title(choice), self.view)
             cell.set_waiting()
@@ -89,9 +88,51 @@ class PaneGrid(QWidget):
         self.columns = 0
         self._arrange()
         self.fit()
+        self.pane_aspect = None
+        QTimer.singleShot(0, self._follow_pane_shape)
+
+    @staticmethod
+    def _original_title(inputs: CompareInputs) -> str:
+        if inputs.simulated:
+            return f"Ground truth · simulated Hole ({inputs.simulated})"
+        return "Ground truth" if inputs.scored else "Original"
+
+    def _describe_original(self, inputs: CompareInputs) -> None:
+        original = self.cells[ORIGINAL]
+        original.title.setText(f"<b>{self._original_title(inputs)}</b>")
+        original.time.setText(f"{inputs.image.shape[1]}×{inputs.image.shape[0]} px, "
+                              f"Hole {inputs.hole_ratio * 100:.1f} %")
+        original.info.setText("The intact photo; each Engine saw it with the Hole blanked." if inputs.scored
+                              else "The photo and its Hole, as every Engine receives them.")
+        original.set_sources({"image": inputs.image, "hole": inputs.mask}, self.crop)
+
+    def show_hole(self, inputs: CompareInputs, why: str) -> None:
+        """Show ``inputs``' Hole at once (before any Run); the Results shown so far are marked stale."""
+        if ORIGINAL not in self.cells:
+            self.reset(inputs, [])
+            return
+        self.inputs = inputs
+        self._describe_original(inputs)
+        crop = self.crop
+        for key, cell in self.cells.items():
+            if key != ORIGINAL:
+                cell.apply_crop(crop)
+                cell.set_stale(why)
+        self.columns = 0
+        self._arrange()
+        self.fit()
+        self.pane_aspect = None
+        QTimer.singleShot(0, self._follow_pane_shape)
+
+    def mark_stale(self, why: str) -> None:
+        """The Document changed under the Results shown: none of them is what a Run would give now."""
+        for key, cell in self.cells.items():
+            if key != ORIGINAL:
+                cell.set_stale(why)
 
     def _shown_size(self) -> tuple[int, int]:
-        crop = self.crop
+        # The layout is chosen for the Hole's own crop; the crop then widens to the panes it got.
+        crop = None if self.inputs is None or self.whole_image else crop_around_hole(self.inputs.mask)
         if crop is not None:
             return crop.width, crop.height
         if self.inputs is None:
@@ -109,8 +150,11 @@ class PaneGrid(QWidget):
         for index in range(max(self._layout.rowCount(), self._layout.columnCount())):
             self._layout.setRowStretch(index, 0)
             self._layout.setColumnStretch(index, 0)
+        count = len(self.cells)
         for index, cell in enumerate(self.cells.values()):
-            self._layout.addWidget(cell, index // columns, index % columns)
+            # The last cell spans what the last row leaves empty, so no corner of the grid stays blank.
+            span = columns - (count - 1) % columns if index == count - 1 else 1
+            self._layout.addWidget(cell, index // columns, index % columns, 1, span)
         for row in range(math.ceil(len(self.cells) / columns)):
             self._layout.setRowStretch(row, 1)
         for column in range(columns):
@@ -119,6 +163,21 @@ class PaneGrid(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
         self._arrange()
+        QTimer.singleShot(0, self._follow_pane_shape)  # once the layout has given the panes their size
+
+    def _follow_pane_shape(self) -> None:
+        """Widen the crop to the panes' shape when it changed noticeably (a resize, another layout)."""
+        original = self.cells.get(ORIGINAL)
+        if original is None or original.pane.height() <= 0 or self.whole_image:
+            return
+        aspect = original.pane.width() / original.pane.height()
+        if self.pane_aspect is not None and abs(aspect / self.pane_aspect - 1.0) < 0.08:
+            return
+        self.pane_aspect = aspect
+        crop = self.crop
+        for cell in self.cells.values():
+            cell.apply_crop(crop)
+        self.fit()
 
     @staticmethod
     def _title(choice: EngineChoice) -> str:
@@ -128,7 +187,7 @@ class PaneGrid(QWidget):
     def show_result(self, engine: str, result: Result) -> None:
         cell = self.cells.get(engine)
         if cell is not None and self.inputs is not None:
-            cell.show_result(result, self.inputs.engine_input, self.inputs.mask, self.crop)
+            cell.show_result(result, self.inputs.engine_input, self.inputs.mask, self.crop, self.inputs.applicable)
             self._mark_best()
 
     def _mark_best(self) -> None:

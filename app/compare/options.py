@@ -147,9 +147,10 @@ class DamagePanel(QGroupBox):
         self.seed.setRange(0, MAX_SEED)
         self.seed.setToolTip("The same seed always draws the same Hole")
         self.generate = QPushButton("Generate mask")
-        self.generate.setToolTip("Replace the Hole with a generated one (undoable)")
+        self.generate.setToolTip("Simulate damage: a generated Hole to score the Engines on.\n"
+                                 "The photo's own Hole is not touched, and scored Results are not applied.")
         self.load = QPushButton("Load mask…")
-        self.load.setToolTip("Import a mask file as the Hole (undoable)")
+        self.load.setToolTip("Simulate damage with a mask file, for scoring (the photo's own Hole is not touched)")
         row = QHBoxLayout()
         row.addWidget(self.kind, 1)
         row.addWidget(QLabel("seed"))

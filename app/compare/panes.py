@@ -36,6 +36,10 @@ CROP_MARGIN = 0.35  # context around the Hole in crop mode, as a share of the Ho
 MIN_CROP_MARGIN = 24
 MIN_CROP_SIDE = 128  # a tiny Hole still gets enough context to judge the fill
 ERROR_COLOR = QColor(220, 50, 47)
+STALE_VEIL = QColor(40, 40, 40, 150)  # drawn over a stale Result so it does not pass for the current one
+USE_TIP = "Apply this Result to the photo (one undoable step)"
+SCORING_ONLY_TIP = ("Scoring run: this Result fills simulated damage, so it is not offered for the photo.\n"
+                    "Untick \"Score against the original\" and Run to fill the photo's own Hole.")
 
 
 def crop_around_hole(mask: np.ndarray) -> Box | None:
@@ -50,6 +54,24 @@ def crop_around_hole(mask: np.ndarray) -> Box | None:
     margin_y = max(margin, -(-(MIN_CROP_SIDE - box.height) // 2))
     margin_x = max(margin, -(-(MIN_CROP_SIDE - box.width) // 2))
     return box.expanded(margin_y, margin_x, mask.shape)
+
+
+def widened_to_aspect(box: Box, aspect: float, shape: tuple[int, ...]) -> Box:
+    """``box`` grown around its centre to ``aspect`` (width / height), shifted and clamped into ``shape``.
+
+    A pane wider than the Hole's crop then shows more context instead of grey bars.
+    """
+    height, width = shape[0], shape[1]
+    want_w = max(box.width, min(width, round(box.height * aspect)))
+    want_h = max(box.height, min(height, round(box.width / aspect)))
+
+    def span(start: int, size: int, want: int, limit: int) -> tuple[int, int]:
+        low = max(0, min(start - (want - size) // 2, limit - want))
+        return low, low + want
+
+    top, bottom = span(box.top, box.height, want_h, height)
+    left, right = span(box.left, box.width, want_w, width)
+    return Box(top, left, bottom, right)
 
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "psnr_hole": True, "ssim_hole": True,
@@ -97,6 +119,7 @@ class ComparePane(ImagePane):
         super().__init__(view, parent)
         self.message = ""
         self.message_color: QColor | None = None
+        self.stale = False
         self.split_on = False
         self.split_fraction = 0.5  # of the pane's width
         self._dragging_split = False
@@ -175,6 +198,9 @@ class ComparePane(ImagePane):
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
         if self.split_on and self.has_image:
             self._paint_split(painter)
+        if self.stale and self.has_image:
+            painter.fillRect(self.rect(), STALE_VEIL)
+            self._paint_tag(painter, "stale — Run again", QPointF(6.0, 6.0), right_aligned=False)
 
     def _paint_split(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -245,14 +271,20 @@ class PaneCell(QFrame):
         self.split_button.setText("Split")
         self.split_button.setCheckable(True)
         self.split_button.setToolTip("Before/after: the Engine's input left of a draggable line, the Result right")
+        self.stale = False
         self.use_button = QPushButton("Use this")
-        self.use_button.setToolTip("Apply this Result to the photo (one undoable step)")
+        self.use_button.setToolTip(USE_TIP)
         self.use_button.setEnabled(False)
         self.split_button.setEnabled(False)
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
-        header.addWidget(self.title)
-        header.addWidget(self.time, 1)
+        for label in (self.title, self.time):
+            # Long titles and times may shrink (elided by the frame) instead of widening the window.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(24)
+        self.title.setToolTip(title)
+        header.addWidget(self.title, 2)
+        header.addWidget(self.time, 3)
         header.addWidget(self.split_button)
         header.addWidget(self.use_button)
         if not with_result:
@@ -305,9 +337,14 @@ class PaneCell(QFrame):
             self.set_message("Cancelled")
             self.time.setText("cancelled")
 
-    def show_result(self, result: Result, before: np.ndarray, hole: np.ndarray, crop: Box | None) -> None:
-        """The Result (or its error) with its time and scores; ``before`` is the Engine's input."""
+    def show_result(self, result: Result, before: np.ndarray, hole: np.ndarray, crop: Box | None,
+                    applicable: bool = True) -> None:
+        """The Result (or its error) with its time and scores; ``before`` is the Engine's input.
+
+        A Result of a scoring run (simulated damage) is never offered for the photo: ``applicable`` False.
+        """
         self.progress.hide()
+        self.stale = self.pane.stale = False
         if not result.ok:
             self.set_message(f"{result.label} failed:\n{result.error}", error=True)
             self.time.setText("failed")
@@ -317,8 +354,22 @@ class PaneCell(QFrame):
         self.result = result
         self.mark_best(set())
         self.set_sources({"image": result.image, BEFORE_PREFIX: before, f"{BEFORE_PREFIX}_hole": hole}, crop)
-        self.use_button.setEnabled(True)
+        self.use_button.setEnabled(applicable)
+        self.use_button.setToolTip(USE_TIP if applicable else SCORING_ONLY_TIP)
         self.split_button.setEnabled(True)
+
+    def set_stale(self, why: str) -> None:
+        """The Hole or the photo changed since this Result: say so, and never offer it for the photo."""
+        if self.stale:
+            return
+        self.stale = True
+        self.progress.hide()
+        self.use_button.setEnabled(False)
+        self.time.setText(f"<span style='color:{ERROR_COLOR.name()}'>stale</span> — {why}; Run again")
+        if not self.pane.has_image:
+            self.set_message("Stale: press Run")
+        self.pane.stale = True
+        self.pane.update()
 
     def mark_best(self, best_metrics: set[str]) -> None:
         """Show the scores (if any), with the metrics in ``best_metrics`` in bold."""

@@ -47,10 +47,25 @@ class CompareInputs:
     document: Document
     name: str  # the photo's file name, for the CSV
 
+    simulated: str = ""  # how the simulated Hole was made ("box, seed 0"); empty: the Document's own Hole
+
     @classmethod
-    def from_document(cls, document: Document, scored: bool) -> CompareInputs:
+    def from_document(cls, document: Document, scored: bool, simulated: np.ndarray | None = None,
+                      simulated_label: str = "") -> CompareInputs:
+        """Copies of the Document's layers; with ``simulated``, that Hole instead of the Document's.
+
+        A simulated Hole lives in the Compare window only: the Document's Hole is never replaced by it.
+        """
         inputs = document.fill_inputs()
-        return cls(inputs.image, inputs.mask, inputs.guide, scored, document, document.display_name)
+        if simulated is None:
+            return cls(inputs.image, inputs.mask, inputs.guide, scored, document, document.display_name)
+        return cls(inputs.image, simulated.copy(), inputs.guide, True, document, document.display_name,
+                   simulated_label)
+
+    @property
+    def applicable(self) -> bool:
+        """Whether a Result may land in the photo: not when the Hole was simulated damage for scoring."""
+        return not self.scored
 
     @cached_property
     def engine_input(self) -> np.ndarray:

@@ -1,9 +1,10 @@
 """The Compare window: every ticked Engine on the open photo, side by side, scored on request.
 
 It works on the editor's own Document, undo stack and worker: a run queues one Job per Engine on
-the editor's one worker thread, "Use this" lands a Result as the same undoable fill command as
-Fill, "Generate mask" replaces the Hole through an undoable command, and "Load mask…" is the
-editor's Import Mask. The main window only creates a :class:`CompareLauncher` and wires its action.
+the editor's one worker thread, and "Use this" lands a Result as the same undoable fill command as
+Fill. Simulated damage ("Generate mask", "Load mask…") is for scoring only: it lives in this window
+and never replaces the Document's Hole, and a scoring run's Results are never offered for the photo.
+The main window only creates a :class:`CompareLauncher` and wires its action.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QObject, QSize, Qt
+from PySide6.QtCore import QElapsedTimer, QObject, QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar, QVBoxLayout, QWidget
 
@@ -24,6 +25,7 @@ from app.history import commands
 from app.icons import icon
 from inference.evaluation.compare import RECORD_COLUMNS, Result, record_cells, write_csv
 from inference.evaluation.maskgen import generate_mask
+from inference.io.masks import MaskError
 
 CSV_FILTER = "CSV (*.csv)"
 
@@ -40,12 +42,15 @@ class CompareWindow(QMainWindow):
         self.engines = EngineList(specs)
         self.damage = DamagePanel()
         self.zoom_label = QLabel("")
+        self.simulated: np.ndarray | None = None  # the scoring Hole, never the Document's
+        self.simulated_label = ""
+        self._applying = False  # a Result of ours is landing: its own change does not make the others stale
         self._clock = QElapsedTimer()
         self.setWindowTitle("Compare engines")
         self.setObjectName("compare_window")
         self._build()
         self._connect()
-        self.resize(1500, 900)
+        self._fit_screen()
         self._update_enabled()
 
     # --- building ----------------------------------------------------------------------------
@@ -59,7 +64,7 @@ class CompareWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(250)
+        scroll.setMinimumWidth(220)
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(self.grid)
@@ -68,7 +73,9 @@ class CompareWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self.actions = {
             "run": self._action("&Run", "Run every ticked engine on the photo and Hole", ("Ctrl+Return",), "fill"),
-            "cancel": self._action("&Cancel", "Stop the queue", ("Esc",), "cancel"),
+            "cancel": self._action("&Cancel", "Stop the queue (Esc closes the window when nothing runs)",
+                                   ("Esc",), "cancel"),
+            "close": self._action("C&lose", "Close the Compare window", (QKeySequence.StandardKey.Close,)),
             "fit": self._action("&Fit", "Fit the panes", ("Ctrl+0",), "zoom_fit"),
             "actual": self._action("&100 %", "One photo pixel per screen pixel", ("Ctrl+1",), "zoom_100"),
             "whole": self._action("&Whole image", "Show the whole photo instead of the region around the Hole",
@@ -101,7 +108,8 @@ class CompareWindow(QMainWindow):
     def _connect(self) -> None:
         a, run = self.actions, self.run
         a["run"].triggered.connect(self.start)
-        a["cancel"].triggered.connect(self.cancel)
+        a["cancel"].triggered.connect(self.cancel_or_close)
+        a["close"].triggered.connect(self.close)
         a["fit"].triggered.connect(self.grid.fit)
         a["actual"].triggered.connect(self.grid.actual_pixels)
         a["whole"].toggled.connect(self.grid.set_whole_image)
@@ -114,8 +122,19 @@ class CompareWindow(QMainWindow):
         self.grid.use_requested.connect(self.use_result)
         self.grid.view.changed.connect(lambda: self.zoom_label.setText(f"{self.grid.view.zoom * 100:.0f} %"))
         self.damage.generate_requested.connect(self.generate_mask)
-        self.damage.load_requested.connect(self.editor.files.import_mask)
+        self.damage.load_requested.connect(self.load_mask_dialog)
+        self.damage.scored.toggled.connect(self._on_scored_toggled)
         self.model.document_replaced.connect(self._on_document_replaced)
+        self.model.layer_changed.connect(self._on_layer_changed)
+
+    def _fit_screen(self) -> None:
+        """1500 × 900 where the screen allows; within the screen's free area on a small laptop."""
+        screen = self.screen() or self.editor.screen()
+        free = screen.availableGeometry() if screen is not None else None
+        width, height = 1500, 900
+        if free is not None:
+            width, height = min(width, free.width() - 20), min(height, free.height() - 40)
+        self.resize(width, height)
 
     # --- running -----------------------------------------------------------------------------
 
@@ -130,7 +149,7 @@ class CompareWindow(QMainWindow):
         if not choices:
             return self._say("Tick at least one engine.")
         self.run.cancel()  # before the new cells exist, so the old run's cancellations miss them
-        inputs = CompareInputs.from_document(document, self.damage.scored.isChecked())
+        inputs = self._inputs(document)
         self.grid.reset(inputs, choices)
         self._clock.start()
         self.run.start(inputs, choices)
@@ -138,10 +157,22 @@ class CompareWindow(QMainWindow):
         self._update_enabled()
         return True
 
+    def _inputs(self, document) -> CompareInputs:
+        scored = self.damage.scored.isChecked()
+        simulated = self.simulated if scored else None
+        return CompareInputs.from_document(document, scored, simulated, self.simulated_label)
+
     def cancel(self) -> None:
         if self.run.busy:
             self.run.cancel()
             self._say("Cancelled.")
+
+    def cancel_or_close(self) -> None:
+        """Esc: stop the queue when it runs, else close the window."""
+        if self.run.busy:
+            self.cancel()
+        else:
+            self.close()
 
     def set_engines(self, names: Sequence[str]) -> None:
         """Tick exactly ``names`` (those that can run)."""
@@ -186,7 +217,13 @@ class CompareWindow(QMainWindow):
             return False
         if inputs.document is not self.model.document:
             return self._say("Another photo is open now; this Result belongs to the previous one.")
-        command = commands.push_fill(self.model, result.label, result.image, inputs.mask, self.editor.fills.clear_mask_after_fill)
+        if not inputs.applicable:
+            return self._say("This Result fills simulated damage for scoring; it is not applied to the photo.")
+        self._applying = True
+        try:
+            command = commands.push_fill(self.model, result.label, result.image, inputs.mask, self.editor.fills.clear_mask_after_fill)
+        finally:
+            self._applying = False
         self._say(f"Applied the {result.label} result (Ctrl+Z undoes it)." if command is not None
                   else f"The {result.label} result is already in the photo.")
         return command is not None
@@ -211,16 +248,56 @@ class CompareWindow(QMainWindow):
     # --- simulated damage --------------------------------------------------------------------
 
     def generate_mask(self, kind: str, seed: int) -> bool:
-        """Replace the Hole with a generated one (undoable); the photo is then the ground truth."""
+        """Simulate damage with a generated Hole for scoring; the Document's own Hole stays as it is."""
         document = self.model.document
         if document is None:
             return self._say("Open a photo first.")
         mask = generate_mask(kind, document.height, document.width, np.random.default_rng(seed))
-        commands.push_layer_change(self.model, f"Generate mask ({kind}, seed {seed})", "mask", mask)
-        self.damage.scored.setChecked(True)
-        self._say(f"Generated a {kind} Hole (seed {seed}, {mask.mean() * 100:.1f} % of the photo); "
-                  "scoring against the original.")
+        self._simulate(mask, f"{kind}, seed {seed}")
+        self._say(f"Simulated a {kind} Hole (seed {seed}, {mask.mean() * 100:.1f} % of the photo) for scoring; "
+                  "the photo's own Hole is unchanged. Press Run.")
         return True
+
+    def load_mask_dialog(self) -> bool:
+        document = self.model.document
+        if document is None:
+            return self._say("Open a photo first.")
+        path = dialogs.ask_open_path(self, "Load a mask as simulated damage", str(document.path.parent),
+                                     dialogs.MASK_FILTER)
+        return path is not None and self.load_mask(path)
+
+    def load_mask(self, path) -> bool:
+        """Simulate damage with a mask file (the photo's size) for scoring; the Document's Hole stays."""
+        try:
+            mask = self.model.document.read_mask(path)
+        except MaskError as error:
+            dialogs.show_error(self, "Cannot load the mask", str(error))
+            return False
+        self._simulate(mask, Path(path).name)
+        self._say(f"Loaded {Path(path).name} as simulated damage for scoring. Press Run.")
+        return True
+
+    def _simulate(self, mask: np.ndarray, label: str) -> None:
+        self.run.cancel()
+        self.simulated, self.simulated_label = mask, label
+        with QSignalBlocker(self.damage.scored):  # a programmatic tick is not the user's
+            self.damage.scored.setChecked(True)
+        self.grid.show_hole(self._inputs(self.model.document), "new simulated Hole")
+        self._update_enabled()
+
+    def _on_scored_toggled(self, scored: bool) -> None:
+        if not scored:
+            self.simulated, self.simulated_label = None, ""
+        if self.model.document is not None and self.grid.inputs is not None:
+            self.run.cancel()
+            self.grid.show_hole(self._inputs(self.model.document), "scoring changed")
+
+    def _on_layer_changed(self, layer: str, _box) -> None:
+        inputs = self.grid.inputs
+        if self._applying or inputs is None or layer == "guide":
+            return
+        if layer == "image" or not inputs.simulated:
+            self.grid.mark_stale("the photo changed" if layer == "image" else "the Hole changed")
 
     # --- document ----------------------------------------------------------------------------
 
@@ -228,6 +305,13 @@ class CompareWindow(QMainWindow):
         self.run.forget()
         self.grid.clear()
         self._update_enabled()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        # Esc reaches here only when the Cancel action (also Esc) is disabled: nothing runs.
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self.run.cancel()
