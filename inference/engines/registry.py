@@ -7,6 +7,7 @@ imports torch, so the registry only imports engine modules when an engine is cre
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,12 @@ def _always() -> Availability:
     return Availability(True)
 
 
+def _numba() -> Availability:
+    if importlib.util.find_spec("numba") is not None:
+        return Availability(True)
+    return Availability(False, "the numba package is not installed", "pip install numba")
+
+
 def _deepfill_weights(guided: bool) -> Availability:
     # The guided model also serves plain fills (with an empty guide), so either file will do then.
     found = find_weights("deepfill_v2", prefer="deepfill_v2_guided", input_channels=6)
@@ -87,6 +94,10 @@ def _lbam_weights() -> Availability:
 ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec("telea", "Telea (OpenCV)", False, "inference.engines.classical:telea", _always, {"radius": 5}),
     EngineSpec("ns", "Navier–Stokes (OpenCV)", False, "inference.engines.classical:navier_stokes", _always, {"radius": 5}),
+    EngineSpec(
+        "patch", "Content-aware (PatchMatch)", True, "inference.engines.patch.engine:patch_engine", _numba,
+        {"quality": "fast", "seed": 0, "context": 1.0},
+    ),
     EngineSpec(
         "deepfill_v2", "DeepFill v2", False, "inference.engines.deepfill.engine:plain_engine",
         lambda: _deepfill_weights(guided=False),

@@ -1,0 +1,1 @@
+"""Content-aware fill by multi-scale PatchMatch (numba kernels, no weights)."""
