@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -45,3 +47,57 @@ def test_short_fragments_are_dropped():
 def test_thin_edges_refuses_what_is_not_an_edge_map():
     with pytest.raises(ValueError, match="2-D float edge map"):
         thin_edges(np.zeros((4, 4), np.uint8))
+
+
+# --- the editor: the overlay after a fill ---------------------------------------------------------
+
+from tests.qt_fixtures import *  # noqa: E402, F403
+from tests.qt_fixtures import drag  # noqa: E402
+
+
+@pytest.fixture
+def edges_editor(window, photo_path, monkeypatch, qtbot):
+    import app.controllers.edges
+    import inference.edges.detect as hed
+
+    calls = []
+
+    def fake_edges(rgb, *args, **kwargs):
+        calls.append(rgb.copy())
+        time.sleep(0.3)  # long enough to see what the window shows meanwhile
+        return soft_ridge(rgb.shape[:2], start=(10, 30), end=(150, 30))
+
+    monkeypatch.setattr(app.controllers.edges, "_check_hed", lambda _context: (True, "fake HED"))
+    monkeypatch.setattr(hed, "detect_edges", fake_edges)
+    assert window.files.open_path(photo_path)
+    window.edges.check_availability()
+    qtbot.waitUntil(lambda: window.actions["show_edges"].isEnabled(), timeout=3000)
+    window.edges_calls = calls
+    return window
+
+
+def test_the_overlay_is_thin_lines_not_halos(edges_editor, qtbot):
+    edges_editor.actions["show_edges"].setChecked(True)
+    qtbot.waitUntil(lambda: edges_editor.canvas.layer("edges") is not None, timeout=3000)
+    overlay = edges_editor.canvas.layer("edges").pyramid.source
+    drawn_rows = (overlay[:, 60:100] > 0).sum(axis=0)
+    assert drawn_rows.max() <= 2 and drawn_rows.min() >= 1  # one line, one or two pixels thick
+
+
+def test_a_fill_hides_the_old_edges_at_once_and_says_they_are_recomputed(edges_editor, qtbot):
+    from tests.test_app_fill import choose_engine
+
+    window = edges_editor
+    window.actions["show_edges"].setChecked(True)
+    qtbot.waitUntil(lambda: window.canvas.layer("edges") is not None, timeout=3000)
+    window.select_tool("rectangle")
+    drag(window.canvas, [(20, 20), (60, 40)])  # over the edge (row ~30)
+    choose_engine(window, "flat")
+    window.actions["fill"].trigger()
+    qtbot.waitUntil(lambda: not window.fills.busy, timeout=5000)
+    assert window.canvas.layer("edges") is None, "the removed object's outline must not stay drawn"
+    qtbot.waitUntil(lambda: "Detecting edges" in window.status_panel.message.text(), timeout=1000)
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: window.canvas.layer("edges") is not None, timeout=5000)
+    assert time.monotonic() - started < 5
+    assert len(window.edges_calls) == 2 and (window.edges_calls[1][25:35, 25:55] == (10, 200, 30)).all()

@@ -11,13 +11,12 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.canvas.editor_canvas import EditorCanvas
 from app.document import GUIDE_LINE
 from app.history import commands
 from app.history.model import DocumentModel
-from app.tools import raster
 from app.worker import JobContext, JobRunner
 from inference.engines.regions import Box
 from inference.io import masks
@@ -37,36 +36,38 @@ def _check_hed(_context: JobContext) -> tuple[bool, str]:
 
 def _compute_edges(image: np.ndarray) -> Callable[[JobContext], tuple[np.ndarray, np.ndarray]]:
     def run(_context: JobContext) -> tuple[np.ndarray, np.ndarray]:
-        from inference.edges import detect_edges, edges_for_guide
+        from inference.edges import detect_edges, thin_edges
 
         edge_map = detect_edges(image)
-        return edge_map, edges_for_guide(edge_map)
+        return edge_map, thin_edges(edge_map)
 
     return run
 
 
-def overlay_strength(edge_map: np.ndarray) -> np.ndarray:
-    """uint8 opacity of the edge overlay: faint responses hidden, strong edges nearly opaque."""
+def overlay_strength(edge_map: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """uint8 opacity of the edge overlay: the thin ``lines`` only, strong edges nearly opaque.
+
+    Drawing HED's raw response gives blurry halos several pixels wide; its 1-px crest lines
+    (:func:`inference.edges.thin_edges`) show where an outline is, as a person would draw it.
+    """
     scaled = np.clip((edge_map - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)
-    return (scaled ** 1.5 * 255.0 + 0.5).astype(np.uint8)
+    strength = (np.sqrt(scaled) * 200.0 + 55.5).astype(np.uint8)  # a faint kept line stays visible
+    return np.where(lines, strength, 0).astype(np.uint8)
 
 
-def suggested_lines(hole: np.ndarray, guide_lines: np.ndarray) -> np.ndarray:
-    """Where "Suggest edges" draws: HED lines thinned to sketch width, in a band around the Hole.
+def suggested_lines(hole: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Where "Suggest edges" draws: the thin edge ``lines`` at sketch width, in a band around the Hole.
 
-    HED's lines are several pixels thick; thinning them to their centre (and widening to ~3 px)
-    makes stubs that look like pen strokes, pointing where the user continues them into the Hole.
+    The lines are HED's crests without texture fragments; widened to the sketch pen's ~3 px they
+    make stubs that look like pen strokes, pointing where the user continues them into the Hole.
     """
     band = masks.grow(hole, SUGGEST_BAND) & ~hole
     rows, columns = np.nonzero(band)
     result = np.zeros_like(hole)
     if rows.size == 0:
         return result
-    margin = 4  # thin a little beyond the band so lines do not end in thinning artefacts
-    box = Box(max(0, rows.min() - margin), max(0, columns.min() - margin),
-              rows.max() + 1 + margin, columns.max() + 1 + margin)
-    thin = raster.thin_lines(guide_lines[box.slices] > 0)
-    widened = cv2.dilate(thin.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    box = Box(rows.min(), columns.min(), rows.max() + 1, columns.max() + 1)
+    widened = cv2.dilate(lines[box.slices].view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     result[box.slices] = widened & band[box.slices]
     return result
 
@@ -140,7 +141,7 @@ class EdgesController(QObject):
     def _show_overlay(self) -> None:
         if not self.showing or self._edge_map is None:
             return
-        self._overlay = overlay_strength(self._edge_map)
+        self._overlay = overlay_strength(self._edge_map, self._guide_lines)
         self._overlay[self.model.document.mask] = 0  # edges of the known region only
         self.canvas.set_edges_overlay(self._overlay)
 
@@ -199,12 +200,18 @@ class EdgesController(QObject):
         if self._overlay is None:
             return
         if layer == "mask":
-            fresh = overlay_strength(self._edge_map[box.slices])
+            fresh = overlay_strength(self._edge_map[box.slices], self._guide_lines[box.slices])
             fresh[self.model.document.mask[box.slices]] = 0
             self._overlay[box.slices] = fresh
             self.canvas.refresh("edges", box)
         elif layer == "image" and self.showing:
-            self._with_edges(self._show_overlay)  # the image changed: the edges are stale
+            # The image changed (a fill): its old edges would outline what was just removed.
+            self._overlay = None
+            self.canvas.set_edges_overlay(None)
+            self._with_edges(self._show_overlay)
+            if self._edges_job is not None:
+                # After the fill's own "Filled…" line, which is emitted once this change lands.
+                QTimer.singleShot(0, lambda: self.status.emit("Detecting edges of the changed photo…"))
 
     def _on_document_replaced(self) -> None:
         if self._edges_job is not None:
