@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("photos", type=Path, help="folder of photos (index.csv optional)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="pack folder to write (replaced if a pack)")
     parser.add_argument("--budget-mib", type=float, default=50.0, help="largest pack size in MiB (default 50)")
+    shards = parser.add_argument_group(
+        "sharded packs (any number of photos: streamed from tar shards, never all in memory)")
+    shards.add_argument("--shard-mib", type=float,
+                        help="write tar shards of at most this many MiB instead of a budgeted folder pack")
+    shards.add_argument("--max-side", type=int, default=1024, help="long side of sharded photos (default 1024)")
+    shards.add_argument("--quality", type=int, default=90, help="JPEG quality of sharded photos (default 90)")
     edges = parser.add_mutually_exclusive_group()
     edges.add_argument("--no-edges", action="store_true", help="store no edge maps (enough for LBAM only)")
     edges.add_argument("--edges-from", type=Path, help="folder of precomputed edge PNGs named like the photos")
@@ -48,12 +54,18 @@ def run(args: argparse.Namespace) -> int:
         except HedUnavailable as error:
             print(f"error: {error} (or pass --no-edges / --edges-from DIR)", file=sys.stderr)
             return 2
+    edge_options = {"detector": detector, "edges_folder": args.edges_from, "trunk": trunk,
+                    "edge_cache": args.edge_cache if detector is not None else None}
     try:
-        summary = prepare_pack(
-            args.photos, args.out, detector=detector, edges_folder=args.edges_from,
-            edge_cache=args.edge_cache if detector is not None else None,
-            budget_mib=args.budget_mib, trunk=trunk, log=lambda line: print(line, flush=True),
-        )
+        if args.shard_mib is not None:
+            from inference.training.shards import prepare_sharded_pack
+
+            summary = prepare_sharded_pack(args.photos, args.out, shard_mib=args.shard_mib, max_side=args.max_side,
+                                           quality=args.quality, log=lambda line: print(line, flush=True),
+                                           **edge_options)
+        else:
+            summary = prepare_pack(args.photos, args.out, budget_mib=args.budget_mib,
+                                   log=lambda line: print(line, flush=True), **edge_options)
     except (PackError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

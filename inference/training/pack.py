@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -41,6 +41,7 @@ from inference.training.packfile import (
     PackPhoto,
     encode_edges,
     encode_photo,
+    entry_record,
     is_grey,
 )
 
@@ -327,7 +328,7 @@ def _write_pack(
         "source_folder": str(source), "max_side": max_side, "jpeg_quality": quality, "edges": edge_kind,
         "edge_encoding": EDGE_ENCODING if edge_kind != "none" else None,
         "feature_trunk": TRUNK_NAME if trunk is not None else None,
-        "photos": [asdict(entry) for entry in entries],
+        "photos": [entry_record(entry) for entry in entries],
     }
     (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     if out.exists():

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -33,7 +34,11 @@ class PackError(ValueError):
 
 @dataclass(frozen=True)
 class PackPhoto:
-    """One manifest entry: the stored files (relative to the pack) and the photo's facts."""
+    """One manifest entry: the stored files (relative to the pack) and the photo's facts.
+
+    In a sharded pack (``"layout": "shards"``), ``image`` and ``edges`` name members of the tar file
+    ``shard`` (relative to the pack), whose bytes lie at ``image_span`` / ``edges_span`` = [offset, size].
+    """
 
     name: str
     image: str
@@ -44,6 +49,61 @@ class PackPhoto:
     colour: str
     licence: str
     source: str
+    shard: str | None = None
+    image_span: list[int] | None = None
+    edges_span: list[int] | None = None
+
+
+SHARD_FIELDS = ("shard", "image_span", "edges_span")
+
+
+def entry_record(photo: PackPhoto) -> dict:
+    """The manifest entry of ``photo`` (a folder pack's entries carry no shard fields)."""
+    record = asdict(photo)
+    for key in SHARD_FIELDS:
+        if record[key] is None:
+            del record[key]
+    return record
+
+
+class ShardReader:
+    """The bytes of pack photos, read on demand from the shard files of a sharded pack.
+
+    File descriptors open lazily, one per shard, and are not pickled: every data-loading process
+    opens its own. Nothing is read until a photo is asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._open: dict[str, int] = {}
+
+    def __getstate__(self) -> dict:
+        return {"folder": self.folder, "_open": {}}
+
+    def read(self, shard: str, span: list[int]) -> bytes:
+        if shard not in self._open:
+            try:
+                self._open[shard] = os.open(self.folder / shard, os.O_RDONLY)
+            except OSError as error:
+                raise PackError(f"cannot open pack shard {self.folder / shard} ({error.strerror})") from None
+        offset, size = span
+        data = os.pread(self._open[shard], size, offset)
+        if len(data) != size:
+            raise PackError(f"pack shard {self.folder / shard} is truncated (wanted {size} bytes at {offset})")
+        return data
+
+    def photo_bytes(self, entry: PackPhoto) -> tuple[bytes, bytes | None]:
+        if entry.shard is None or entry.image_span is None:
+            raise PackError(f"{entry.name} has no shard position in the manifest")
+        edges = None if entry.edges_span is None else self.read(entry.shard, entry.edges_span)
+        return self.read(entry.shard, entry.image_span), edges
+
+    def close(self) -> None:
+        for descriptor in self._open.values():
+            os.close(descriptor)
+        self._open.clear()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def is_grey(rgb: np.ndarray) -> bool:

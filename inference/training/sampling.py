@@ -20,6 +20,7 @@ from inference.training.guides import GuideStyle, synthesize_guide
 from inference.training.packfile import (
     PackError,
     PackPhoto,
+    ShardReader,
     decode_edges,
     decode_photo,
     pack_photos,
@@ -45,10 +46,17 @@ class CropSpec:
     flip: bool = True
 
 
+SHARD_DECODED_PHOTOS = 512  # decoded photos a sharded pack keeps per process (oldest dropped first)
+
+
 class PackData:
     """The photos (and edge maps) of a pack: their files read once, each decoded on first use and
     kept in memory. Pickling (to a data-loading process) sends only the compressed bytes, so every
-    worker decodes its own copy instead of receiving hundreds of MB through a pipe."""
+    worker decodes its own copy instead of receiving hundreds of MB through a pipe.
+
+    A sharded pack (``prepare --shard-mib``) is streamed instead: a photo's bytes are read from its
+    shard when a batch needs it, and at most :data:`SHARD_DECODED_PHOTOS` decoded photos stay in
+    memory, so a set far larger than memory trains with the same seeded batches."""
 
     def __init__(self, folder: Path, *, need_edges: bool = False) -> None:
         self.folder = Path(folder)
@@ -59,8 +67,13 @@ class PackData:
         self.has_edges = all(entry.edges is not None for entry in self.entries)
         if need_edges and not self.has_edges:
             raise PackError(f"{folder} has no edge maps; rebuild it with HED edges (`python main.py prepare`)")
-        self._image_bytes = [(self.folder / e.image).read_bytes() for e in self.entries]
-        self._edge_bytes = [None if e.edges is None else (self.folder / e.edges).read_bytes() for e in self.entries]
+        self.sharded = self.manifest.get("layout") == "shards"
+        self._shards = ShardReader(self.folder) if self.sharded else None
+        self._keep = SHARD_DECODED_PHOTOS if self.sharded else None
+        if not self.sharded:
+            self._image_bytes = [(self.folder / e.image).read_bytes() for e in self.entries]
+            self._edge_bytes = [None if e.edges is None else (self.folder / e.edges).read_bytes()
+                                for e in self.entries]
         self._decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
@@ -76,9 +89,14 @@ class PackData:
     def photo(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(RGB uint8 image, uint8 soft edge map or None) of photo ``index``, decoded once."""
         if index not in self._decoded:
-            edge_bytes = self._edge_bytes[index]
+            if self._shards is not None:
+                image_bytes, edge_bytes = self._shards.photo_bytes(self.entries[index])
+            else:
+                image_bytes, edge_bytes = self._image_bytes[index], self._edge_bytes[index]
+            if self._keep is not None and len(self._decoded) >= self._keep:
+                del self._decoded[next(iter(self._decoded))]  # dicts keep insertion order: the oldest
             self._decoded[index] = (
-                decode_photo(self._image_bytes[index]), None if edge_bytes is None else decode_edges(edge_bytes)
+                decode_photo(image_bytes), None if edge_bytes is None else decode_edges(edge_bytes)
             )
         return self._decoded[index]
 
