@@ -1,0 +1,138 @@
+"""``propose_damage``: whole-photo proposals for long thin scratches and torn corners, precision first.
+
+A false mark costs the user more than a miss (they must find and erase it), so only what is
+unambiguous is proposed:
+
+* **scratches and cracks** - pixels much brighter or darker than the median of a small window
+  (a thin line does not survive the median), grouped into connected lines; a line is kept only
+  when it is long (``MIN_LENGTH`` of the shorter side), thin (mean width ≤ ``MAX_WIDTH`` px) and
+  stands out from the texture around it by a wide margin. Hair, branches and fabric fail the
+  texture test more often than not;
+* **torn corners** - a flat region of bare paper (very bright or very dark, almost no grain)
+  that contains a corner of the photo.
+
+Work happens on a copy whose shorter side is at most ``WORK_SIDE`` px.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from inference.restoration.filters import (
+    check_inputs,
+    grow,
+    lerp,
+    local_texture,
+    luminance,
+    mask_to_size,
+    median_background,
+    odd,
+    resized,
+    shrink_factor,
+)
+
+WORK_SIDE = 1024
+LINE_WINDOW = 9  # a median of 9 px removes lines up to 4 px wide
+CANDIDATE_STEP = 12  # grey levels above the median that make a pixel part of a possible line
+MIN_LENGTH = 0.05  # of the shorter side
+MAX_WIDTH = 3.5  # mean width in px of a kept line (at 512 px; scaled with the working copy)
+LINE_LENGTH = 21  # px of the segment along which contrast is averaged (at 512 px)
+TORN_MAX_SPREAD = 3.0  # grey-level std of bare paper
+TORN_MIN_AREA, TORN_MAX_AREA = 0.002, 0.15  # of the photo
+TORN_MAX_SIDE = 0.45  # a torn corner spans less than half of each side; bright sky spans the whole top
+
+
+def propose_damage(image: np.ndarray, sensitivity: float = 0.5, grow_px: int = 1) -> np.ndarray:
+    """Scratches, cracks and torn corners (bool (H, W)), grown by ``grow_px``."""
+    check_inputs(image, sensitivity)
+    factor = shrink_factor(image.shape[:2], WORK_SIDE)
+    grey = luminance(resized(image, factor))
+    window = LINE_WINDOW * max(1.0, min(grey.shape) / 512.0)
+    difference = grey.astype(np.int16) - median_background(grey, window).astype(np.int16)
+    found = np.zeros(grey.shape, bool)
+    for signed in (difference, -difference):
+        found |= _lines_of_one_polarity(signed, sensitivity)
+    found |= torn_corners(grey, sensitivity)
+    return grow(mask_to_size(found, image.shape[:2]), grow_px)
+
+
+def _lines_of_one_polarity(signed: np.ndarray, sensitivity: float) -> np.ndarray:
+    scale = max(1.0, min(signed.shape) / 512.0)
+    along = oriented_line_response(signed, odd(LINE_LENGTH * scale))
+    texture = local_texture(along, along > lerp(30.0, 10.0, sensitivity), 31)
+    threshold = np.maximum(lerp(55.0, 15.0, sensitivity), lerp(10.0, 3.0, sensitivity) * texture)
+    candidates = ((along > threshold) & (signed > CANDIDATE_STEP)).astype(np.uint8)
+    # Bridge one-pixel gaps so that a scratch broken by a bright patch stays one line.
+    bridged = cv2.dilate(candidates, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
+    min_length = MIN_LENGTH * min(signed.shape)
+    extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = np.zeros(count, bool)
+    for label in np.nonzero(extent >= min_length)[0]:
+        if label:
+            keep[label] = _is_line(labels, label, stats[label], candidates, min_length, MAX_WIDTH * scale)
+    return keep[labels] & (candidates > 0)
+
+
+def oriented_line_response(signed: np.ndarray, length: int) -> np.ndarray:
+    """The largest mean of ``signed`` along a ``length``-px segment through each pixel, over 12 directions.
+
+    Along a scratch the contrast adds up while texture, which has no long straight run, averages
+    away: the classical line detector of crack and scratch finding.
+    """
+    positive = np.clip(signed, 0, 80).astype(np.float32)
+    best = np.zeros(signed.shape, np.float32)
+    centre = length // 2
+    for angle in np.linspace(0, np.pi, 12, endpoint=False):
+        kernel = np.zeros((length, length), np.float32)
+        dx, dy = np.cos(angle) * centre, np.sin(angle) * centre
+        cv2.line(kernel, (round(centre - dx), round(centre - dy)), (round(centre + dx), round(centre + dy)), 1.0, 1)
+        kernel /= kernel.sum()
+        np.maximum(best, cv2.filter2D(positive, -1, kernel, borderType=cv2.BORDER_REFLECT), out=best)
+    return best
+
+
+def _is_line(labels, label, stat, candidates, min_length, max_width) -> bool:
+    """Long and thin: its straight length and mean width from the spread of its pixels."""
+    x, y, w, h = stat[:4]
+    inside = (labels[y:y + h, x:x + w] == label) & (candidates[y:y + h, x:x + w] > 0)
+    points = np.column_stack(np.nonzero(inside)).astype(np.float32)
+    if len(points) < 8:
+        return False
+    eigen = np.linalg.eigvalsh(np.cov(points.T))
+    length = 4.0 * float(np.sqrt(max(eigen[-1], 1e-6)))  # ≈ the length of a straight segment
+    return length >= min_length and len(points) / length <= max_width
+
+
+def torn_corners(grey: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
+    """Flat bare-paper regions (bool) that contain a corner of the photo."""
+    height, width = grey.shape
+    mean = cv2.blur(grey.astype(np.float32), (7, 7))
+    spread = np.sqrt(np.maximum(cv2.blur(grey.astype(np.float32) ** 2, (7, 7)) - mean**2, 0))
+    flat = spread <= TORN_MAX_SPREAD * lerp(0.7, 1.3, sensitivity)
+    extreme = (mean >= 205) | (mean <= 50)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((flat & extreme).astype(np.uint8), connectivity=4)
+    found = np.zeros(grey.shape, bool)
+    for corner in ((0, 0), (0, width - 1), (height - 1, 0), (height - 1, width - 1)):
+        label = labels[corner]
+        if label == 0:
+            continue
+        area = stats[label, cv2.CC_STAT_AREA] / float(height * width)
+        region = labels == label
+        w, h = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT]
+        small = w <= TORN_MAX_SIDE * width and h <= TORN_MAX_SIDE * height
+        if small and TORN_MIN_AREA <= area <= TORN_MAX_AREA and _uniform(grey, region):
+            found |= _closed(region)
+    return found
+
+
+def _uniform(grey: np.ndarray, region: np.ndarray) -> bool:
+    """Bare paper is one tone: its grey levels spread by only a few levels."""
+    values = grey[region]
+    return float(np.percentile(values, 95) - np.percentile(values, 5)) <= 10
+
+
+def _closed(region: np.ndarray) -> np.ndarray:
+    """The region with its torn edge taken in (a 7-px blur leaves the last 3 px out of "flat")."""
+    return grow(region, 3)
