@@ -72,6 +72,29 @@ class Preferences:
     def set_brush_size(self, key: str, value: int) -> None:
         self.settings.setValue(f"tools/size_{key}", int(value))
 
+    def brush_fractions(self) -> dict[str, float]:
+        """Brush sizes as shares of the photo's long side (see app.tools.painting.ToolSizes)."""
+        fractions = {}
+        for key in self.settings.allKeys():
+            if key.startswith("tools/fraction_"):
+                value = self._get(key, None, float)
+                if value is not None:
+                    fractions[key.removeprefix("tools/fraction_")] = value
+        return fractions
+
+    def set_brush_fraction(self, key: str, value: float | None) -> None:
+        if value is not None:
+            self.settings.setValue(f"tools/fraction_{key}", float(value))
+
+    @property
+    def jpeg_quality(self) -> int | None:
+        """The quality last chosen in Save As for a photo whose own quality is unknown."""
+        return self._get("files/jpeg_quality", None, int)
+
+    @jpeg_quality.setter
+    def jpeg_quality(self, value: int) -> None:
+        self.settings.setValue("files/jpeg_quality", int(value))
+
     @property
     def tool(self) -> str:
         return self._get("tools/current", "brush", str)

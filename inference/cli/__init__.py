@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "inference.cli.bench",
     "inference.cli.prepare",
     "inference.cli.train",
+    "inference.cli.restore",
 )
 
 SUBCOMMANDS_HELP = "Run without a subcommand (or with an image path) to open the editor."
