@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_model_parser(models: argparse._SubParsersAction, model: str, label: str) -> None:
     parser = models.add_parser(model, help=f"train {label}",
-                               description=f"Train {label}. Stops at --minutes / --steps with a final checkpoint.")
+                               description=f"Train {label}. Stops at --minutes / --steps with a final checkpoint. Under "
+                    "`torchrun --nproc_per_node=N` every process trains one rank of a data-parallel run "
+                    "(--batch is the global batch; see docs/training.md).")
     parser.add_argument("--pack", type=Path, required=True, help="training pack folder")
     parser.add_argument("--out", type=Path, required=True, help="run folder (log, previews, checkpoints)")
     parser.add_argument("--minutes", type=float, help="hard time limit of this run, checkpoint included")
@@ -93,8 +95,12 @@ def run_train(args: argparse.Namespace) -> int:
     except (PackError, CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"done: step {result.step}, {result.samples_seen} samples seen, "
-          f"{result.samples_per_second:.1f} samples/s this run, checkpoint {result.checkpoint}")
+    from inference.training.distributed import ranks_from_environment
+
+    if ranks_from_environment().leader:  # under torchrun, one summary for the run, not one per rank
+        ranks = f", {result.ranks} ranks" if result.ranks > 1 else ""
+        print(f"done: step {result.step}, {result.samples_seen} samples seen, "
+              f"{result.samples_per_second:.1f} samples/s this run{ranks}, checkpoint {result.checkpoint}")
     return 0
 
 
