@@ -27,6 +27,9 @@ COMMAND_MODULES = (
 )
 
 SUBCOMMANDS_HELP = "Run without a subcommand (or with an image path) to open the editor."
+# Names with these endings are files, never options, even when they start with "-".
+FILE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".pth", ".pt", ".ckpt",
+                           ".bin", ".safetensors", ".npz", ".csv", ".md"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +52,25 @@ def subcommand_names() -> set[str]:
     return set()
 
 
+def looks_like_file(token: str) -> bool:
+    """True for a command-line word that names a file: an existing path, or one with a file ending."""
+    return os.path.splitext(token)[1].lower() in FILE_SUFFIXES or os.path.lexists(token)
+
+
+def protect_dash_names(argv: list[str]) -> list[str]:
+    """``-photo.png`` becomes ``./-photo.png`` (the same file), so argparse does not read it as an option."""
+    protected = []
+    for token in argv:
+        if token.startswith("-") and not token.startswith("--") and len(token) > 2 and looks_like_file(token):
+            token = f"./{token}"
+        protected.append(token)
+    return protected
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand and return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(protect_dash_names(sys.argv[1:] if argv is None else argv))
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 2

@@ -31,8 +31,17 @@ from inference.evaluation.compare import (
 )
 from inference.evaluation.contact_sheet import save_contact_sheet
 from inference.evaluation.metrics import format_score
-from inference.io.images import SAVE_FORMATS, ImageError, LoadedImage, open_image, save_like
-from inference.io.masks import MaskError, hole_ratio, load_mask, resize_mask
+from inference.io.images import (
+    SAVE_FORMATS,
+    ImageError,
+    LoadedImage,
+    is_folder,
+    lexists,
+    open_image,
+    safe_resolve,
+    save_like,
+)
+from inference.io.masks import MaskError, check_fillable, hole_ratio, load_mask, resize_mask
 
 IMAGE_SUFFIXES = frozenset(SAVE_FORMATS)
 DESCRIPTION = """\
@@ -72,6 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ground-truth", action="store_true",
                         help="IMAGE is intact and MASK simulated damage: score every result against IMAGE")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output folder (created if needed)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace result files left in the output folder by an earlier run")
     parser.set_defaults(run=run)
 
 
@@ -89,17 +100,30 @@ class Pair:
 def run(args: argparse.Namespace) -> int:
     try:
         engines = _engine_names(args.engines)
-        _prepare_output(args.output)
-        if args.image.is_dir():
+        if is_folder(args.image):
             if args.guide is not None:
                 raise UsageError("--guide applies to a single image, not to a folder")
-            return _compare_folder(args, engines)
-        if args.mask.is_dir():
+            pairs = _folder_pairs(args)
+            _prepare_output(args, pairs, engines)
+            return _compare_folder(args, pairs, engines)
+        if is_folder(args.mask):
             raise UsageError(f"{args.mask} is a folder; with a single image --mask names one mask file")
-        return _compare_single(args, engines)
+        pair = Pair(args.image, args.mask, args.image.stem)
+        _prepare_output(args, [pair], engines)
+        return _compare_single(args, pair, engines)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (ImageError, OSError) as error:
+        # A result that cannot be written (full disk, read-only folder, over-long name).
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename:
+        return f"cannot write {error.filename} ({error.strerror or error})"
+    return str(error)
 
 
 def _engine_names(text: str | None) -> list[str]:
@@ -113,17 +137,40 @@ def _engine_names(text: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _prepare_output(folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
+def planned_outputs(folder: Path, pairs: Sequence[Pair], engines: Sequence[str], folder_mode: bool) -> list[Path]:
+    """Every file a run writes into ``folder``."""
+    names = ["metrics.csv"] + (["summary.csv", "summary.md"] if folder_mode else [])
+    for pair in pairs:
+        names += [f"{pair.name}_{engine}.png" for engine in engines] + [f"{pair.name}_sheet.png"]
+    return [folder / name for name in names]
+
+
+def _prepare_output(args: argparse.Namespace, pairs: Sequence[Pair], engines: Sequence[str]) -> None:
+    """Refuse to write over an input of this run ever, or over earlier results without --overwrite."""
+    folder = args.output
+    if lexists(folder) and not is_folder(folder):
         raise UsageError(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    outputs = planned_outputs(folder, pairs, engines, folder_mode=is_folder(args.image))
+    inputs = {safe_resolve(path) for pair in pairs for path in (pair.image, pair.mask)}
+    if args.guide is not None:
+        inputs.add(safe_resolve(args.guide))
+    clobbered = [path for path in outputs if safe_resolve(path) in inputs]
+    if clobbered:
+        raise UsageError(f"{clobbered[0]} is an input of this run; choose another output folder")
+    existing = [path for path in outputs if lexists(path)]
+    if existing and not args.overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise UsageError(f"{existing[0]} already exists{more}; pass --overwrite or choose another output folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the output folder {folder} ({error.strerror or error})") from None
 
 
 # --- one image --------------------------------------------------------------------------------------
 
 
-def _compare_single(args: argparse.Namespace, engines: list[str]) -> int:
-    pair = Pair(args.image, args.mask, args.image.stem)
+def _compare_single(args: argparse.Namespace, pair: Pair, engines: list[str]) -> int:
     try:
         photo, mask = _load_pair(pair, announce_resize=True)
         guide = _load_guide(args.guide, photo.size)
@@ -168,8 +215,9 @@ def _load_pair(pair: Pair, announce_resize: bool = False) -> tuple[LoadedImage, 
             print(f"note: mask {mask.shape[1]}x{mask.shape[0]} resized to the image's "
                   f"{photo.size[1]}x{photo.size[0]}", file=sys.stderr)
         mask = resize_mask(mask, *photo.size)
-    if not mask.any():
-        raise MaskError(f"{pair.mask} marks no hole (all zero)")
+    check_fillable(mask, pair.mask)
+    for note in photo.warnings:
+        _report(f"warning: {note}")
     return photo, mask
 
 
@@ -214,6 +262,20 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _unusable_entries(folder: Path) -> list[Path]:
+    """Entries named like images that are not readable files: dangling links, folders, pipes."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_file())
+
+
+def _ambiguous_masks(images: Sequence[Path], masks: Sequence[Path]) -> list[str]:
+    stems = {image.stem for image in images}
+    seen: dict[str, list[str]] = {}
+    for mask in masks:
+        if mask.stem in stems:
+            seen.setdefault(mask.stem, []).append(mask.name)
+    return [", ".join(sorted(names)) for names in seen.values() if len(names) > 1]
+
+
 def pair_images_with_masks(images: Sequence[Path], masks: Sequence[Path]) -> list[Pair]:
     """Same stem first; otherwise image i (sorted) takes mask i mod n (sorted). Output names stay unique."""
     images, masks = sorted(images), sorted(masks)
@@ -234,17 +296,24 @@ def _folder_pairs(args: argparse.Namespace) -> list[Pair]:
         raise UsageError(f"no images in {args.image}")
     if not args.mask.exists():
         raise UsageError(f"{args.mask} does not exist")
+    if args.mask.is_dir() and safe_resolve(args.mask) == safe_resolve(args.image):
+        raise UsageError(f"the mask folder {args.mask} is the photo folder; each photo would be its own mask")
     masks = _image_files(args.mask) if args.mask.is_dir() else [args.mask]
     if not masks:
         raise UsageError(f"no masks in {args.mask}")
+    ambiguous = _ambiguous_masks(images, masks)
+    if ambiguous:
+        raise UsageError(f"several masks share a photo's stem in {args.mask} ({ambiguous[0]}); keep only one")
     return pair_images_with_masks(images, masks)
 
 
-def _compare_folder(args: argparse.Namespace, engines: list[str]) -> int:
-    pairs = _folder_pairs(args)
+def _compare_folder(args: argparse.Namespace, pairs: list[Pair], engines: list[str]) -> int:
     cache = EngineCache()
     records: list[Record] = []
-    skipped = 0
+    unusable = _unusable_entries(args.image)
+    for entry in unusable:
+        _report(f"skipped {entry}: not a readable file (a dangling link, a folder or a pipe)")
+    skipped = len(unusable)
     for pair in _progress(pairs, len(pairs), "image"):
         try:
             photo, mask = _load_pair(pair)
@@ -258,9 +327,9 @@ def _compare_folder(args: argparse.Namespace, engines: list[str]) -> int:
     write_csv(args.output / "summary.csv", SUMMARY_COLUMNS, (summary_cells(row) for row in summary))
     title = f"Comparison of {args.image} with masks {args.mask}"
     (args.output / "summary.md").write_text(summary_markdown(summary, title), encoding="utf-8")
-    compared = len(pairs) - skipped
+    compared = len(pairs) + len(unusable) - skipped
     note = "" if args.ground_truth else " (no --ground-truth: times only, no scores)"
-    print(f"compared {compared} of {len(pairs)} images with {len(engines)} engines; "
+    print(f"compared {compared} of {len(pairs) + len(unusable)} images with {len(engines)} engines; "
           f"wrote metrics.csv, summary.csv, summary.md to {args.output}{note}")
     for engine, reason in cache.failures.items():
         print(f"engine {engine} failed to start: {reason}", file=sys.stderr)

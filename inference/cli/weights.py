@@ -87,7 +87,7 @@ def engines_using(stored: StoredWeights) -> list[str]:
 
 def weight_rows() -> list[tuple[str, ...]]:
     rows = []
-    for stored in stored_weights():
+    for stored in stored_weights(include_damaged=True):
         card = stored.card
         digest = sha256_of(stored.path)
         expected = card.get("sha256")

@@ -71,7 +71,7 @@ class Region:
     crop: Box
 
 
-def hole_boxes(mask: np.ndarray, merge_gap: int = 0) -> list[Box]:
+def hole_boxes(mask: np.ndarray, merge_gap: int = 0, should_cancel: CancelCheck | None = None) -> list[Box]:
     """Bounding boxes of the mask's connected parts, merged while two are ``merge_gap`` px apart or less."""
     # Label only the Hole's bounding box: on a 24-megapixel photo that is the difference
     # between a small crop and the whole frame.
@@ -83,37 +83,78 @@ def hole_boxes(mask: np.ndarray, merge_gap: int = 0) -> list[Box]:
     top, left = rows.start, cols.start
     boxes = [
         Box(int(top + y), int(left + x), int(top + y + h), int(left + x + w))
-        for x, y, w, h, _ in stats[1:count]
+        for x, y, w, h, _ in stats[1:count].tolist()
     ]
-    return _merge_close(boxes, merge_gap)
+    return _merge_close(boxes, merge_gap, should_cancel)
 
 
-def _merge_close(boxes: list[Box], merge_gap: int) -> list[Box]:
-    # Repeat until stable: a merge can bring the grown box close to a third one.
-    merged = True
-    while merged:
-        merged = False
-        result: list[Box] = []
-        for box in boxes:
-            for i, kept in enumerate(result):
-                if kept.gap_to(box) <= merge_gap:
-                    result[i] = kept.union(box)
-                    merged = True
-                    break
-            else:
-                result.append(box)
-        boxes = result
-    return sorted(boxes, key=lambda b: (b.top, b.left))
+def _merge_close(boxes: list[Box], merge_gap: int, should_cancel: CancelCheck | None = None) -> list[Box]:
+    """Merge boxes ``merge_gap`` px apart or less, repeating while a grown box comes close to another.
+
+    The result is the finest grouping whose boxes are all more than ``merge_gap`` apart (every
+    merge is forced, so the order of merging does not matter). Each round finds close pairs
+    through a grid of cells, so a round costs about the number of boxes, not its square.
+    """
+    while True:
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        groups = _close_groups(boxes, merge_gap, should_cancel)
+        if len(groups) == len(boxes):
+            return sorted(boxes, key=lambda b: (b.top, b.left))
+        boxes = [_union_all([boxes[i] for i in group]) for group in groups]
+
+
+def _union_all(boxes: list[Box]) -> Box:
+    return Box(min(b.top for b in boxes), min(b.left for b in boxes),
+               max(b.bottom for b in boxes), max(b.right for b in boxes))
+
+
+def _close_groups(boxes: list[Box], gap: int, should_cancel: CancelCheck | None) -> list[list[int]]:
+    """Indices of ``boxes`` grouped by the transitive "at most ``gap`` apart" relation (union-find)."""
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    cell = max(2 * gap + 1, 32)
+    grid: dict[tuple[int, int], list[int]] = {}
+    for index, box in enumerate(boxes):
+        if should_cancel is not None and index % 2048 == 2047 and should_cancel():
+            raise Cancelled()
+        # A box within ``gap`` (touching counts as 0) has a pixel in rows top-gap-1 .. bottom+gap
+        # and columns left-gap-1 .. right+gap.
+        first_row, last_row = (box.top - gap - 1) // cell, (box.bottom + gap) // cell
+        first_col, last_col = (box.left - gap - 1) // cell, (box.right + gap) // cell
+        for row in range(first_row, last_row + 1):
+            for col in range(first_col, last_col + 1):
+                for other in grid.get((row, col), ()):
+                    if box.gap_to(boxes[other]) <= gap:
+                        parent[root(other)] = root(index)
+        for row in range(box.top // cell, (box.bottom - 1) // cell + 1):
+            for col in range(box.left // cell, (box.right - 1) // cell + 1):
+                grid.setdefault((row, col), []).append(index)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(boxes)):
+        groups.setdefault(root(index), []).append(index)
+    return list(groups.values())
 
 
 def plan_regions(
     mask: np.ndarray,
     margin: Callable[[Box], tuple[int, int]],
     merge_gap: int,
+    should_cancel: CancelCheck | None = None,
 ) -> list[Region]:
-    """Regions of the Hole with their context crops; ``margin(hole_box)`` gives (margin_y, margin_x)."""
+    """Regions of the Hole with their context crops; ``margin(hole_box)`` gives (margin_y, margin_x).
+
+    ``should_cancel`` is checked while planning (tens of thousands of specks take a while) and raises
+    :class:`Cancelled`.
+    """
     regions = []
-    for box in hole_boxes(mask, merge_gap):
+    for box in hole_boxes(mask, merge_gap, should_cancel):
         margin_y, margin_x = margin(box)
         regions.append(Region(box, box.expanded(margin_y, margin_x, mask.shape)))
     return regions

@@ -44,6 +44,23 @@ def _unreadable(path: Path, error: OSError) -> str:
     return f"{path} cannot be read ({short_reason(error)})."
 
 
+def lexists(path: Path) -> bool:
+    """True when something (a file, folder or link, even a broken one) has this name; never raises."""
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def is_folder(path: Path) -> bool:
+    """``path.is_dir()`` that answers False for over-long names and link loops instead of raising."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def safe_resolve(path: Path) -> Path:
     """``path`` made absolute with its links followed, or just absolute when they loop or cannot be read."""
     try:

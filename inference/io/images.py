@@ -28,6 +28,8 @@ from inference.io.depth import SourceSamples, encode_samples, merged_samples, so
 from inference.io.files import (
     ImageError,
     check_readable_file,
+    is_folder,
+    lexists,
     remove_stale_temporaries,
     safe_resolve,
     short_reason,
@@ -37,7 +39,7 @@ from inference.io.files import (
 from inference.io.jpeg_quality import jpeg_quality, jpeg_subsampling
 
 __all__ = [
-    "ImageError", "LoadedImage", "open_image", "remove_stale_temporaries", "safe_resolve", "save_image",
+    "ImageError", "LoadedImage", "is_folder", "lexists", "open_image", "remove_stale_temporaries", "safe_resolve", "save_image",
     "save_like", "write_atomically",
 ]
 

@@ -41,6 +41,14 @@ def load_mask(path: str | os.PathLike, expected_shape: tuple[int, int] | None = 
     return mask
 
 
+def check_fillable(mask: np.ndarray, path: str | os.PathLike) -> None:
+    """Refuse a mask that leaves nothing to fill, or nothing to fill from (one sentence naming ``path``)."""
+    if not mask.any():
+        raise MaskError(f"{path} marks no hole (all zero); there is nothing to fill.")
+    if mask.all():
+        raise MaskError(f"{path} marks the whole image as the hole; there is no known context to fill from.")
+
+
 def _nonzero(loaded) -> np.ndarray:
     if loaded.samples is None:
         return loaded.pixels.max(axis=2) > 0

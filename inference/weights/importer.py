@@ -36,6 +36,8 @@ import json
 import os
 import pickle
 import re
+import uuid
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,17 +48,21 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from inference.weights.store import (
+    PAIR_KEY,
     StoredWeights,
     WeightsError,
     architectures,
+    replace_pair,
     sha256_of,
     weights_dir,
-    write_card,
 )
 
 State = dict[str, torch.Tensor]
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _STORED_DTYPES = (torch.float32, torch.float16)
+# No inpainting network comes near this; a zip declaring more is a bomb, refused before reading.
+MAX_DECLARED_BYTES = 4 << 30
+MAX_COMPRESSION_RATIO = 200
 UNKNOWN_LICENCE = (
     "not stated in the file: check where it came from. Weights trained by Inpaint Studio on "
     "../shared/data are research artefacts (the photos carry non-commercial terms)."
@@ -112,6 +118,7 @@ def read_state(path: Path) -> tuple[State, dict[str, str]]:
         raise WeightsError(f"no such file: {path}")
     suffix = path.suffix.lower()
     metadata: dict[str, str] = {}
+    _check_declared_sizes(path)
     try:
         if suffix == ".safetensors":
             loaded: Any = load_file(str(path))
@@ -124,9 +131,34 @@ def read_state(path: Path) -> tuple[State, dict[str, str]]:
             loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise _unpickling_refusal(path, error) from error
-    except (OSError, RuntimeError, ValueError, EOFError, SafetensorError) as error:
-        raise WeightsError(f"cannot read {path.name} as a weight file: {error}") from error
+    except MemoryError:
+        raise WeightsError(f"cannot read {path.name}: it needs more memory than is available") from None
+    except Exception as error:  # noqa: BLE001 — a foreign file can make the readers raise anything
+        raise WeightsError(f"cannot read {path.name} as a weight file: {_first_line(error)}") from None
     return _plain_state(loaded, path.name), metadata
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0][:200] if text else "") or type(error).__name__
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse a zip archive (.pth, .npz) whose entries declare more than any network needs."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise WeightsError(f"cannot read {path.name}: a damaged zip archive ({_first_line(error)})") from None
+    declared = sum(entry.file_size for entry in entries)
+    packed = sum(entry.compress_size for entry in entries)
+    if declared > MAX_DECLARED_BYTES or declared > MAX_COMPRESSION_RATIO * max(packed, 1 << 20):
+        raise WeightsError(
+            f"refused: {path.name} declares {declared / 2**30:.2f} GiB of contents in {packed / 2**20:.1f} MiB "
+            f"(limit {MAX_DECLARED_BYTES / 2**30:.0f} GiB, ratio {MAX_COMPRESSION_RATIO}); nothing was unpacked"
+        )
 
 
 def _unpickling_refusal(path: Path, error: pickle.UnpicklingError) -> WeightsError:
@@ -150,10 +182,24 @@ def _plain_state(loaded: Any, file_name: str) -> State:
         raise WeightsError(f"{file_name} holds no state dict (expected a dict of tensors, or one under 'G')")
     state: State = {}
     for key, value in loaded.items():
+        if not isinstance(key, str):
+            raise WeightsError(f"{file_name}: key {key!r} is not a tensor name (keys must be strings)")
         if not isinstance(value, torch.Tensor):
             raise WeightsError(f"{file_name}: entry {key!r} is not a tensor")
+        _check_tensor(file_name, key, value)
         state[key.removeprefix("module.")] = value
     return state
+
+
+def _check_tensor(file_name: str, key: str, value: torch.Tensor) -> None:
+    """Refuse tensors that hold no data, or data no network may run with (named by key)."""
+    if value.is_meta or value.layout != torch.strided or value.is_quantized:
+        raise WeightsError(f"{file_name}: tensor {key} holds no plain data (meta, sparse or quantized)")
+    if value.is_complex() or value.dtype == torch.bool:
+        raise WeightsError(f"{file_name}: tensor {key} is {str(value.dtype).removeprefix('torch.')}; "
+                           "weights must be floating point")
+    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise WeightsError(f"{file_name}: tensor {key} holds NaN or infinite values")
 
 
 # --------------------------------------------------------------------------------- recognising
@@ -223,11 +269,21 @@ def checked_network(
     state, info = architecture.normalise(dict(state), dict(info))
     architecture.validate(state, info)
     network = architecture.build(info)
+    _check_dtypes(state, network.state_dict(), subject)
     try:
         network.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise WeightsError(f"the network refused {subject}: {error}") from error
+    except (RuntimeError, NotImplementedError) as error:
+        raise WeightsError(f"the network refused {subject}: {_first_line(error)}") from None
     return state, info, network
+
+
+def _check_dtypes(state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor], subject: str) -> None:
+    # load_state_dict would silently cast int64 or bool into float parameters.
+    for key, target in expected.items():
+        value = state.get(key)
+        if value is not None and target.is_floating_point() and not value.is_floating_point():
+            raise WeightsError(f"{subject}: tensor {key} is {str(value.dtype).removeprefix('torch.')}; "
+                               "weights must be floating point")
 
 
 def store_weights(
@@ -247,28 +303,28 @@ def store_weights(
     state, info, network = checked_network(architecture, state, info)
     name = _target_name(name, architecture.default_name(info), source, overwrite)
     target = weights_dir() / f"{name}.safetensors"
-    temporary = target.with_suffix(".safetensors.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        save_file(_storable(state), str(temporary), metadata=_metadata(architecture, info))
-        os.replace(temporary, target)
-    except OSError as error:
-        raise WeightsError(f"cannot write {target}: {error}") from error
-    finally:
-        temporary.unlink(missing_ok=True)
+    storable = _storable(state)
+    pair_id = uuid.uuid4().hex  # in the file's metadata and in its card: a reader pairs only matching ones
     card = dict(info)
     card.update(
         name=name,
         architecture=architecture.name,
-        sha256=sha256_of(target),
         parameter_count=sum(p.numel() for p in network.parameters()),
-        dtype=str(next(iter(state.values())).dtype).removeprefix("torch."),
+        dtype=stored_dtype(storable),
         imported=_dt.date.today().isoformat(),
+        **{PAIR_KEY: pair_id},
     )
     if source is not None:
         card.update(source_file=source.name, source_sha256=sha256_of(source))
-    write_card(target, card)
+    metadata = {**_metadata(architecture, info), PAIR_KEY: pair_id}
+    replace_pair(target, lambda path: save_file(storable, str(path), metadata=metadata), card)
     return StoredWeights(target, card)
+
+
+def stored_dtype(state: Mapping[str, torch.Tensor]) -> str:
+    """The floating-point type the stored tensors have, or "mixed (…)" when they differ."""
+    kinds = sorted({str(value.dtype).removeprefix("torch.") for value in state.values() if value.is_floating_point()})
+    return kinds[0] if len(kinds) == 1 else f"mixed ({', '.join(kinds)})"
 
 
 def _metadata(architecture: Architecture, info: Mapping[str, Any]) -> dict[str, str]:
@@ -312,7 +368,7 @@ def load_network(stored: StoredWeights) -> torch.nn.Module:
     try:
         state = load_file(str(stored.path))
     except (OSError, RuntimeError, ValueError, SafetensorError) as error:
-        raise WeightsError(f"cannot read {stored.path.name}: {error}") from error
+        raise WeightsError(f"cannot read {stored.path.name}: {_first_line(error)}") from None
     network = architecture.build(stored.card)
     try:
         network.load_state_dict(state, strict=True)
