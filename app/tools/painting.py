@@ -22,17 +22,43 @@ SIZE_LIMITS = {"mask": (1, 500), "sketch": (1, 8), "sketch_eraser": (1, 500)}
 DEFAULT_SIZES = {"mask": 40, "sketch": 3, "sketch_eraser": 24}
 
 
+# Sizes the user sets are remembered relative to the photo's long side (as Krita does), so a brush
+# chosen on an 18-megapixel photo is not half of the next, small one. Until then the default pixel
+# sizes apply. The sketch pen draws Guide lines, whose width the guided Engines expect in pixels,
+# so it stays absolute.
+ABSOLUTE_SIZE_KEYS = ("sketch",)
+
+
 class ToolSizes(QObject):
-    """Brush diameters in image pixels, shared by the tools that use them."""
+    """Brush diameters in image pixels, shared by the tools that use them, following the photo's size."""
 
     changed = Signal(str, int)
 
-    def __init__(self, sizes: dict[str, int] | None = None) -> None:
+    def __init__(self, sizes: dict[str, int] | None = None, fractions: dict[str, float] | None = None) -> None:
         super().__init__()
         self.sizes = dict(DEFAULT_SIZES)
+        self.long_side: int | None = None  # of the open photo
         for key, value in (sizes or {}).items():
             if key in self.sizes:
                 self.sizes[key] = self.clamp(key, value)
+        self.fractions = {key: fraction for key, fraction in (fractions or {}).items()
+                          if key in self.sizes and self.relative(key) and 0.0 < fraction <= 1.0}
+
+    def relative(self, key: str) -> bool:
+        return key not in ABSOLUTE_SIZE_KEYS
+
+    def fraction(self, key: str) -> float | None:
+        """The size as a share of the photo's long side (None: absolute, or never set on a photo)."""
+        return self.fractions.get(key)
+
+    def fit_photo(self, long_side: int) -> None:
+        """A photo of ``long_side`` px was opened: every size set on a photo keeps its share of the photo."""
+        self.long_side = max(1, int(long_side))
+        for key, fraction in self.fractions.items():
+            value = self.clamp(key, round(fraction * self.long_side))
+            if value != self.sizes[key]:
+                self.sizes[key] = value
+                self.changed.emit(key, value)
 
     @staticmethod
     def clamp(key: str, value: int) -> int:
@@ -46,6 +72,8 @@ class ToolSizes(QObject):
         value = self.clamp(key, value)
         if value != self.sizes[key]:
             self.sizes[key] = value
+            if self.relative(key) and self.long_side is not None:
+                self.fractions[key] = value / self.long_side
             self.changed.emit(key, value)
 
     def step(self, key: str, direction: int) -> None:
@@ -165,14 +193,28 @@ class SketchEraser(BrushTool):
     layer, value, size_key = "guide", 0, "sketch_eraser"
 
 
+# Ctrl or Alt held: the other mode. Alt alone is taken by most Linux window managers (it moves the
+# window), so Ctrl and the toolbar's Subtract toggle do the same, as in GIMP and Krita.
+OTHER_MODE_KEYS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+
+
 class ShapeTool(Tool):
-    """Rectangle and lasso: add to the Hole on release; with Alt held, subtract from it."""
+    """Rectangle and lasso: add to the Hole on release; in Subtract mode, or with Ctrl/Alt held, remove."""
 
     layer = "mask"
+    subtract_mode = False  # the toolbar's Add/Subtract toggle, shared by every shape tool
 
     def __init__(self, model: DocumentModel, sizes: ToolSizes) -> None:
         super().__init__(model, sizes)
         self.points: list[tuple[float, float]] = []
+
+    @classmethod
+    def set_subtract_mode(cls, subtract: bool) -> None:
+        ShapeTool.subtract_mode = bool(subtract)
+
+    @staticmethod
+    def subtracts(modifiers: Qt.KeyboardModifier) -> bool:
+        return ShapeTool.subtract_mode != bool(modifiers & OTHER_MODE_KEYS)
 
     def press(self, point: QPointF, modifiers: Qt.KeyboardModifier) -> None:
         if self.model.document is None:
@@ -185,7 +227,7 @@ class ShapeTool(Tool):
             return
         self.move(point, modifiers)
         self.active = False
-        subtract = bool(modifiers & Qt.KeyboardModifier.AltModifier)
+        subtract = self.subtracts(modifiers)
         recorder = self.model.start_stroke(self.layer)
         box = self.shape_box()
         if box is not None:
@@ -203,7 +245,7 @@ class ShapeTool(Tool):
 
 class RectangleTool(ShapeTool):
     name, label, shortcut, icon = "rectangle", "Rectangle", "R", "rectangle"
-    tip = "Drag a rectangle into the Hole (Alt: remove it from the Hole)"
+    tip = "Drag a rectangle into the Hole (Ctrl or Alt, or the Subtract toggle: remove it from the Hole)"
 
     def move(self, point: QPointF, modifiers: Qt.KeyboardModifier) -> None:
         if self.active:
@@ -228,7 +270,7 @@ class RectangleTool(ShapeTool):
 
 class LassoTool(ShapeTool):
     name, label, shortcut, icon = "lasso", "Lasso", "L", "lasso"
-    tip = "Draw around an area to add it to the Hole (Alt: remove it)"
+    tip = "Draw around an area to add it to the Hole (Ctrl or Alt, or the Subtract toggle: remove it)"
 
     def move(self, point: QPointF, modifiers: Qt.KeyboardModifier) -> None:
         if not self.active:

@@ -44,6 +44,9 @@ ACTION_SPECS = (
     ActionSpec("shrink_mask", "S&hrink Hole…", ("Ctrl+Alt+H",), "mask_shrink", "Narrow the Hole by N px"),
     ActionSpec("select_all", "Hole = &Whole Photo", (StandardKey.SelectAll,), "select_all"),
     ActionSpec("clear_guide", "Clear &Sketch", ("Ctrl+Shift+K",), "", "Remove every Guide line"),
+    ActionSpec("shape_subtract", "S&ubtract from the Hole", ("X",), "shape_subtract",
+               "Rectangle and lasso remove from the Hole instead of adding (Ctrl or Alt while dragging: "
+               "the other mode)", checkable=True),
     ActionSpec("size_down", "Smaller Brush", ("[",)),
     ActionSpec("size_up", "Larger Brush", ("]",)),
     ActionSpec("zoom_in", "Zoom &In", (StandardKey.ZoomIn, "Ctrl+="), ""),
@@ -73,11 +76,11 @@ HELD_KEYS = (
     ("Zoom around the pointer", "Mouse wheel"),
     ("Show the original photo", "Hold \\"),
     ("Straight line from the last point", "Shift + click"),
-    ("Remove from the Hole (rectangle, lasso)", "Alt + drag"),
+    ("Remove from the Hole (rectangle, lasso)", "Ctrl + drag or Alt + drag (or the Subtract toggle, X)"),
     ("Abandon the gesture in progress", "Right click or Esc while dragging"),
-    ("Undo", "Ctrl+Z"),
-    ("Redo", "Ctrl+Shift+Z, Ctrl+Y"),
 )
+# Actions whose text changes with the state ("Undo Fill (Telea)"): listed under their plain name.
+PLAIN_NAMES = {"undo": "Undo", "redo": "Redo"}
 
 
 def _make_icon(widget: QWidget, name: str):
@@ -126,11 +129,13 @@ def retint_icons(window: QWidget) -> None:
 
 
 def shortcut_rows(actions: dict[str, QAction], extra: list[QAction]) -> list[tuple[str, str]]:
-    """(action, keys) for the Shortcuts dialog, from the live actions."""
-    rows = []
+    """(action, keys) for the Shortcuts dialog, from the live actions: each action once, by its plain name."""
+    rows: dict[tuple[str, str], None] = {}
     for action in [*actions.values(), *extra]:
         keys = ", ".join(sequence.toString(QKeySequence.SequenceFormat.NativeText) for sequence in action.shortcuts())
         if keys:
-            rows.append((action.text().replace("&", "").rstrip("…"), keys))
-    rows.extend(HELD_KEYS)
-    return rows
+            name = PLAIN_NAMES.get(str(action.property("icon_name") or ""), action.text().replace("&", "").rstrip("…"))
+            rows[(name, keys)] = None
+    for row in HELD_KEYS:
+        rows[row] = None
+    return list(rows)

@@ -20,7 +20,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Edit", ("undo", "redo", "-", "clear_mask", "invert_mask", "grow_mask", "shrink_mask", "select_all",
                "clear_guide")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", "zoom_100", "-", "show_edges", "-", "@docks")),
-    ("&Tools", ("@tools", "-", "size_down", "size_up")),
+    ("&Tools", ("@tools", "-", "shape_subtract", "-", "size_down", "size_up")),
     ("F&ill", ("fill", "fill_again", "cancel_fill", "-", "suggest_edges", "clear_after_fill", "-", "compare")),
     ("&Models", ("import_weights",)),
     ("&Help", ("shortcuts", "about")),
@@ -28,7 +28,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 TOOLBARS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("File", "file_toolbar", ("open", "save", "undo", "redo")),
-    ("Tools", "tools_toolbar", ("@tools", "-", "clear_mask", "invert_mask", "grow_mask", "shrink_mask")),
+    ("Tools", "tools_toolbar", ("@tools", "shape_subtract", "-", "clear_mask", "invert_mask", "grow_mask", "shrink_mask")),
     ("Fill", "fill_toolbar", ("@engine_picker", "fill", "fill_again", "cancel_fill", "compare", "-",
                               "show_edges", "suggest_edges")),
     ("View", "view_toolbar", ("zoom_fit", "zoom_100")),
