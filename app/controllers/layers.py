@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
+from app.canvas.editor_canvas import MASK_COLOR, MASK_OPACITY
 from app.dialogs import questions as dialogs
 from app.document import mask_operation
 from app.history import commands
@@ -22,6 +23,9 @@ MASK_ACTIONS = {
     "grow_mask": ("grow", "Grow Hole", True),
     "shrink_mask": ("shrink", "Shrink Hole", True),
 }
+
+
+PREVIEW_LAYER = "mask_preview"  # the Hole as Grow/Shrink would leave it, while the dialog asks
 
 
 class LayerActions(QObject):
@@ -43,12 +47,36 @@ class LayerActions(QObject):
         operation, text, ask = MASK_ACTIONS[action_name]
         pixels = 0
         if ask:
-            pixels = dialogs.ask_pixels(self.window, text, "By how many pixels?", self.preferences.grow_pixels)
+            try:
+                pixels = dialogs.ask_pixels(self.window, text, "By how many pixels?", self.preferences.grow_pixels,
+                                            self._previewer(operation))
+            finally:
+                self._end_preview()
             if pixels is None:
                 return
             self.preferences.grow_pixels = pixels
             text = f"{text} by {pixels} px"
         commands.push_layer_change(self.model, text, "mask", mask_operation(document.mask, operation, pixels))
+
+    def _previewer(self, operation: str):
+        """Show the grown/shrunk Hole on the canvas, in place of the Hole, while the dialog is open."""
+        canvas = getattr(self.window, "canvas", None)
+        mask = self.model.document.mask
+
+        def show(pixels: int) -> None:
+            if canvas is None:
+                return
+            canvas.set_layer(PREVIEW_LAYER, mask_operation(mask, operation, pixels), MASK_COLOR, coverage=True,
+                             opacity=MASK_OPACITY)
+            canvas.set_layer_visible("mask", False)
+
+        return show
+
+    def _end_preview(self) -> None:
+        canvas = getattr(self.window, "canvas", None)
+        if canvas is not None and canvas.layer(PREVIEW_LAYER) is not None:
+            canvas.remove_layer(PREVIEW_LAYER)
+            canvas.set_layer_visible("mask", True)
 
     def clear_guide(self) -> None:
         if self.model.document is not None:

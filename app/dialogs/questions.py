@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QInputDialog,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
     QMessageBox,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+TITLE_CHROME_PX = 150  # window-manager buttons and margins beside a title
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
 SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp);;BMP (*.bmp)"
@@ -70,9 +77,48 @@ def _filter_for(path: Path, filters: str) -> str:
     return next((item for item in filters.split(";;") if f"*{suffix}" in item), "")
 
 
-def ask_pixels(parent: QWidget, title: str, label: str, value: int) -> int | None:
-    number, accepted = QInputDialog.getInt(parent, title, label, value, 1, 500, 1)
-    return number if accepted else None
+def fit_title(dialog: QWidget) -> None:
+    """Make a small dialog wide enough for its whole title ("Grow Hole — Inpaint Studio"), not "Grow … Studio"."""
+    title = dialog.windowTitle()
+    app_name = dialog.parent().window().windowTitle().rpartition(" — ")[2] if dialog.parent() else ""
+    shown = f"{title} — {app_name}" if app_name and app_name != title else title
+    width = dialog.fontMetrics().horizontalAdvance(shown) + TITLE_CHROME_PX
+    dialog.setMinimumWidth(max(dialog.minimumWidth(), width))
+
+
+def ask_number(parent: QWidget, title: str, label: str, value: int, low: int, high: int, suffix: str = "",
+               preview: Callable[[int], None] | None = None) -> int | None:
+    """A whole number in ``low..high``; ``preview(n)`` (if given) is called as the number changes."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(min(max(value, low), high))
+    spin.setSuffix(suffix)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form = QFormLayout(dialog)
+    form.addRow(QLabel(label), spin)
+    form.addRow(buttons)
+    fit_title(dialog)
+    if preview is not None:
+        spin.valueChanged.connect(preview)
+        preview(spin.value())
+    spin.selectAll()
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    return spin.value() if accepted else None
+
+
+def ask_pixels(parent: QWidget, title: str, label: str, value: int,
+               preview: Callable[[int], None] | None = None) -> int | None:
+    """Grow/Shrink: by how many pixels, with the result previewed on the canvas while choosing."""
+    return ask_number(parent, title, label, value, 1, 500, " px", preview)
+
+
+def ask_quality(parent: QWidget, name: str, value: int, source_note: str) -> int | None:
+    """Save As to JPEG/WebP: the quality to write (``source_note`` says where the default comes from)."""
+    return ask_number(parent, "JPEG quality", f"Quality for {name}\n({source_note})", value, 1, 100)
 
 
 class ShortcutsDialog(QDialog):
@@ -88,12 +134,20 @@ class ShortcutsDialog(QDialog):
         for row, (action, keys) in enumerate(rows):
             table.setItem(row, 0, QTableWidgetItem(action))
             table.setItem(row, 1, QTableWidgetItem(keys))
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        # Both columns as wide as their text: no horizontal scrollbar cutting the Keys column.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(table)
         layout.addWidget(buttons)
         self.table = table
-        self.resize(460, 560)
+        wanted = sum(table.horizontalHeader().sectionSizeHint(column) for column in (0, 1))
+        keys_width = max((table.fontMetrics().horizontalAdvance(keys) for _name, keys in rows), default=0)
+        width = table.columnWidth(0) + max(keys_width, wanted // 2) + 60  # frame, scrollbar, margins
+        self.resize(max(460, width), 560)
