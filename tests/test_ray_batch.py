@@ -1,4 +1,4 @@
-"""``fill DIR --ray``: a local Ray cluster (2 CPUs, started here) gives byte-identical outputs and the
+"""``fill DIR --ray`` and ``restore DIR --ray``: a local Ray cluster (2 CPUs, started here) gives byte-identical outputs and the
 same summary as the local run, failures included. Skipped when Ray (the scale extra) is absent."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inference.cli import main as cli_main
-from inference.io.images import save_image
+from inference.io.images import open_image, save_image
 from inference.io.masks import save_mask
 from tests.conftest import PROJECT_ROOT
 
@@ -75,3 +75,22 @@ def test_fill_without_ray_does_not_import_it():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_ray_restore_gives_the_local_runs_bytes_and_summary(local_cluster, tmp_path, capsys):
+    photos, _ = _photo_folder(tmp_path, count=4)
+    (photos / "broken.png").unlink()
+    for path in photos.iterdir():  # white specks: dust for restore to find
+        pixels = open_image(path).pixels
+        pixels[5:7, 5:7] = 255
+        pixels[30:32, 40:42] = 255
+        save_image(path, pixels)
+    arguments = ["restore", str(photos), "--save-mask", "-o"]
+    assert cli_main([*arguments, str(tmp_path / "local")]) == 0
+    local = capsys.readouterr().out
+    assert cli_main([*arguments, str(tmp_path / "ray"), "--ray"]) == 0
+    assert capsys.readouterr().out.replace("/ray", "/local") == local
+    names = sorted(path.name for path in (tmp_path / "local").iterdir())
+    assert len(names) == 8 and names == sorted(path.name for path in (tmp_path / "ray").iterdir())
+    for name in names:
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name

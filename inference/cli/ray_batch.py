@@ -1,9 +1,11 @@
-"""``fill DIR ... --ray [ADDRESS]``: the folder's photos filled as Ray tasks, on one machine or a cluster.
+"""``fill DIR ... --ray [ADDRESS]`` and ``restore DIR ... --ray``: a folder's photos as Ray tasks,
+on one machine or a cluster.
 
 Each task runs the very per-file pipeline of the local run (:func:`inference.cli.fill._fill`: the
-same checks, engine, mask matching and ``save_like``) on a few files, so outputs are byte-identical
-to a local run; failed files are reported the same way and the summary line is the same. Ray is
-imported only here, only when ``--ray`` is given (``pip install -e ".[scale]"``).
+same checks, engine, mask matching and ``save_like``; :func:`inference.cli.restore.restore_file`)
+on a few files, so outputs are byte-identical to a local run; failed files are reported the same
+way and the summary line is the same. Ray is imported only here, only when ``--ray`` is given
+(``pip install -e ".[scale]"``).
 
 * Resources: ``--ray-cpus`` / ``--ray-gpus`` per task (fractions allowed, e.g. 0.25 GPU = 4 tasks
   per GPU); a worker builds its engine once and keeps it for every later task it runs.
@@ -48,14 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class FolderJob:
-    """What every task needs to fill its files exactly as the local loop would."""
+    """What every task needs to treat its files exactly as the local loop would."""
 
+    command: str  # "fill" or "restore"
     engine: str
     radius: int | None
-    mask: Path
     output: Path
-    guide: Path | None
-    overwrite: bool
+    mask: Path | None = None  # fill
+    guide: Path | None = None  # fill
+    overwrite: bool = False  # fill
+    sensitivity: float = 0.0  # restore
+    save_mask: bool = False  # restore
 
 
 def fill_one(job: FolderJob, image_path: Path) -> str | None:
@@ -64,6 +69,11 @@ def fill_one(job: FolderJob, image_path: Path) -> str | None:
     if key not in _ENGINES:
         _ENGINES[key] = fill._build_engine(job.engine, job.radius)
     try:
+        if job.command == "restore":
+            from inference.cli.restore import restore_file
+
+            restore_file(_ENGINES[key], image_path, job.output / image_path.name, job.sensitivity, job.save_mask)
+            return None
         if not image_path.is_file():
             raise ImageError(fill._not_a_photo(image_path))
         task = fill.FillTask(image_path, fill._mask_for(image_path, job.mask), job.output / image_path.name)
@@ -80,6 +90,18 @@ def fill_files(job: FolderJob, paths: list[Path]) -> list[tuple[Path, str | None
 
 def fill_folder_on_ray(args: argparse.Namespace, candidates: list[Path]) -> int:
     """Fill ``candidates`` (the local run's list) as Ray tasks; prints the local run's summary."""
+    job = FolderJob("fill", args.engine, args.radius, args.output, args.mask, args.guide, args.overwrite)
+    return _folder_on_ray(args, candidates, job, "images filled")
+
+
+def restore_folder_on_ray(args: argparse.Namespace, photos: list[Path]) -> int:
+    """``restore`` of ``photos`` (the local run's list) as Ray tasks; prints the local run's summary."""
+    job = FolderJob("restore", args.engine, None, args.output, sensitivity=args.sensitivity,
+                    save_mask=args.save_mask)
+    return _folder_on_ray(args, photos, job, "photos restored")
+
+
+def _folder_on_ray(args: argparse.Namespace, candidates: list[Path], job: FolderJob, done_words: str) -> int:
     try:
         import ray
     except ImportError:
@@ -93,7 +115,6 @@ def fill_folder_on_ray(args: argparse.Namespace, candidates: list[Path]) -> int:
     if started_here:
         ray.init(address=args.ray or None, log_to_driver=True)
     try:
-        job = FolderJob(args.engine, args.radius, args.mask, args.output, args.guide, args.overwrite)
         failures = _run_tasks(ray, job, candidates, args)
     finally:
         if started_here:
@@ -101,7 +122,7 @@ def fill_folder_on_ray(args: argparse.Namespace, candidates: list[Path]) -> int:
     for path, reason in sorted(failures):
         print(f"failed: {path}: {reason}", file=sys.stderr)
     done = len(candidates) - len(failures)
-    print(f"{done} of {len(candidates)} images filled into {args.output}; {len(failures)} failed")
+    print(f"{done} of {len(candidates)} {done_words} into {args.output}; {len(failures)} failed")
     return 1 if failures else 0
 
 

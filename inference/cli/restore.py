@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sensitivity", type=float, default=DEFAULT_SENSITIVITY,
                         help=f"0 (only the surest marks) to 1 (more marks, more false ones); default {DEFAULT_SENSITIVITY}")
     parser.add_argument("--save-mask", action="store_true", help="also write the Hole as OUT_mask.png beside each output")
+    from inference.cli import ray_batch  # the --ray options; Ray itself is imported only when they are used
+
+    ray_batch.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -94,6 +97,10 @@ def _restore_folder(engine: Engine, args: argparse.Namespace) -> int:
         print(f"error: no images in {args.photo}", file=sys.stderr)
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
+    if getattr(args, "ray", None) is not None:  # the same per-file pipeline, as Ray tasks
+        from inference.cli.ray_batch import restore_folder_on_ray
+
+        return restore_folder_on_ray(args, photos)
     failures = 0
     for photo_path in _progress(photos):
         try:
