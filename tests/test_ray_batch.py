@@ -94,3 +94,21 @@ def test_ray_restore_gives_the_local_runs_bytes_and_summary(local_cluster, tmp_p
     assert len(names) == 8 and names == sorted(path.name for path in (tmp_path / "ray").iterdir())
     for name in names:
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+
+
+def test_a_task_that_keeps_crashing_fails_its_files_not_the_run(local_cluster, tmp_path, capsys):
+    import argparse
+
+    from inference.cli import ray_batch
+
+    photos, _ = _photo_folder(tmp_path, count=3)
+    # No mask source at all: every task raises an unexpected error (not a bad-input one), is retried, then given up.
+    job = ray_batch.FolderJob("fill", "telea", None, tmp_path / "out", mask=None)
+    (tmp_path / "out").mkdir()
+    args = argparse.Namespace(ray="", ray_cpus=1.0, ray_gpus=0.0, ray_retries=1, ray_files_per_task=2,
+                              output=tmp_path / "out")
+    candidates = sorted(photos.iterdir())
+    assert ray_batch._folder_on_ray(args, candidates, job, "images filled") == 1
+    captured = capsys.readouterr()
+    assert f"0 of 4 images filled into {tmp_path / 'out'}; 4 failed" in captured.out
+    assert captured.err.count("Ray task failed after its retries") == 4
