@@ -161,7 +161,7 @@ def test_engine_picker_disables_unavailable_engines_with_reason_and_fix(editor):
     row = picker.findData("neural")
     item = picker.model().item(row)
     assert not item.isEnabled()
-    assert "no weights for the fake" in item.toolTip() and "weights import" in item.toolTip()
+    assert "no weights for the fake" in item.toolTip() and "Models → Import Weights…" in item.toolTip()
     assert picker.model().item(picker.findData("flat")).isEnabled()
 
 

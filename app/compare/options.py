@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.compare.run import EngineChoice
+from app.dialogs.weights import GUIDE_MARK, guide_note, unavailable_tip
 from inference.evaluation.maskgen import KINDS
 
 MASK_KINDS = ("thin", "medium", "thick", "box", "freeform")  # the ones the issue names first
@@ -66,13 +67,13 @@ class EngineRow(QWidget):
         self.name, self.label = spec.name, spec.label
         state = spec.check()
         self.available = state.available
-        text = spec.label + ("" if state.available else " — unavailable")
+        guided = bool(getattr(spec, "accepts_guide", False))
+        text = spec.label + (GUIDE_MARK if guided else "") + ("" if state.available else " — unavailable")
         self.tick = QCheckBox(text)
         self.tick.setChecked(state.available)
         self.tick.setEnabled(state.available)
-        guide = " (follows the Guide)" if getattr(spec, "accepts_guide", False) else ""
-        self.tick.setToolTip(f"{spec.label}{guide}" if state.available
-                             else f"{spec.label} cannot run: {state.reason}.\nFix: {state.fix}")
+        self.tick.setToolTip(f"{spec.label}: {guide_note(guided)}" if state.available
+                             else unavailable_tip(spec.label, state.reason, state.fix))
         self.options: dict[str, QWidget] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

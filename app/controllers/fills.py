@@ -41,6 +41,9 @@ class FillController(QObject):
         self.engine_name = "telea"
         self.engine_label = "Telea (OpenCV)"
         self.clear_mask_after_fill = True
+        self.engine_accepts_guide = False
+        self._warned_guide: set[str] = set()  # engines already said to ignore the Guide
+        self._guide_note = ""
         self.running: RunningFill | None = None
         self._waiting_result: tuple[RunningFill, np.ndarray, float] | None = None
         self._clock = QElapsedTimer()
@@ -61,9 +64,18 @@ class FillController(QObject):
     def busy(self) -> bool:
         return self.running is not None
 
-    def set_engine(self, name: str, label: str) -> None:
+    def set_engine(self, name: str, label: str, accepts_guide: bool = False) -> None:
         self.engine_name, self.engine_label = name, label
+        self.engine_accepts_guide = accepts_guide
         self.runner.keep_engines({name})
+
+    def _guide_warning(self, inputs: FillInputs, label: str) -> str:
+        """Once per engine: say that this fill ignores the Guide the user drew."""
+        if inputs.guide is None or self.engine_accepts_guide or self.engine_name in self._warned_guide:
+            return ""
+        self._warned_guide.add(self.engine_name)
+        return (f" {label} ignores the Guide (sketch lines, suggested edges); an engine marked ✎ in the "
+                "list follows it.")
 
     def can_fill_again(self) -> bool:
         return self.model.document is not None and commands.last_fill(self.model) is not None
@@ -102,7 +114,8 @@ class FillController(QObject):
         self.running = RunningFill(job_id, label, self.model.document, inputs.mask, again)
         self._clock.start()
         self._ticker.start()
-        self.status.emit(f"Filling with {label}…")
+        self._guide_note = self._guide_warning(inputs, label)  # repeated with the "Filled" line
+        self.status.emit(f"Filling with {label}…{self._guide_note}")
         self.progress.emit(0, 0)
         self.busy_changed.emit(True)
 
@@ -139,7 +152,7 @@ class FillController(QObject):
     def _land(self, running: RunningFill, result: np.ndarray, seconds: float) -> None:
         commands.push_fill(self.model, running.engine_label, result, running.job_mask,
                              self.clear_mask_after_fill, running.again)
-        self._stop(f"Filled with {running.engine_label} in {seconds:.1f} s.")
+        self._stop(f"Filled with {running.engine_label} in {seconds:.1f} s.{self._guide_note}")
 
     def _on_gesture_changed(self, active: bool) -> None:
         if active or self._waiting_result is None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.dialogs import questions as dialogs
+from app.dialogs.weights import WeightsDialog, remove_weights
 from app.settings import Preferences
 from app.worker import JobRunner
 
@@ -31,7 +32,26 @@ class WeightsController(QObject):
         runner.failed.connect(self._on_failed)
 
     def action_handlers(self) -> dict:
-        return {"import_weights": self.import_dialog}
+        return {"import_weights": self.import_dialog, "manage_weights": self.manage_dialog}
+
+    def manage_dialog(self) -> None:
+        """Models → Manage Weights…: the installed weights with their cards; removing one refreshes the engines."""
+        from inference.weights.store import stored_weights
+
+        def remove(entry) -> None:
+            try:
+                remove_weights(entry)
+            except OSError as error:
+                dialogs.show_error(self.window, "Cannot remove the weights", f"{entry.path}: {error.strerror or error}")
+            self.imported()  # the engine list re-reads what is installed
+            self.status.emit(f"Removed weights “{entry.name}”.")
+
+        def confirm(file_name: str) -> bool:
+            return dialogs.confirm(self.window, "Remove weights",
+                                   f"Delete {file_name} and its model card from the weights folder?\n"
+                                   "The engines that use it become unavailable until weights are imported again.")
+
+        WeightsDialog(lambda: stored_weights(include_damaged=True), remove, confirm, self.window).exec()
 
     def import_dialog(self) -> None:
         path = dialogs.ask_open_path(self.window, "Import weights", self.preferences.last_folder,

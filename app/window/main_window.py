@@ -192,9 +192,10 @@ class MainWindow(QMainWindow):
         self.tool_options.clear_after_fill.setChecked(value)
 
     def _on_engine_chosen(self, name: str, label: str) -> None:
-        self.fills.set_engine(name, label)
+        guided = self.engine_picker.accepts_guide(name)
+        self.fills.set_engine(name, label, guided)
         self.preferences.engine = name
-        self.status_panel.set_engine(label)
+        self.status_panel.set_engine(label, guided)
         self.canvas.setFocus()
 
     def _on_gesture_changed(self, active: bool) -> None:

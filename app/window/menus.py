@@ -22,7 +22,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", "zoom_100", "-", "show_edges", "-", "@docks")),
     ("&Tools", ("@tools", "-", "shape_subtract", "-", "size_down", "size_up")),
     ("F&ill", ("fill", "fill_again", "cancel_fill", "-", "suggest_edges", "clear_after_fill", "-", "compare")),
-    ("&Models", ("import_weights",)),
+    ("&Models", ("import_weights", "manage_weights")),
     ("&Help", ("shortcuts", "about")),
 )
 

@@ -14,6 +14,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.dialogs.weights import unavailable_tip
+
+GUIDE_MARK = " ✎"  # in the engine list: follows the Guide
+
+
+def guide_note(accepts_guide: bool) -> str:
+    return ("follows the Guide: sketch-pen lines and suggested edges steer the fill" if accepts_guide
+            else "ignores the Guide: sketch-pen lines and suggested edges do not change its fill")
+
 
 class EnginePicker(QComboBox):
     """The engines of the registry; the ones that cannot run are disabled, the tooltip says why."""
@@ -23,6 +32,7 @@ class EnginePicker(QComboBox):
     def __init__(self, specs: Callable[[], Sequence], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._specs = specs
+        self._guided: dict[str, bool] = {}
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.setToolTip("Engine used by Fill")
         self.activated.connect(self._on_activated)
@@ -33,15 +43,17 @@ class EnginePicker(QComboBox):
         self.blockSignals(True)
         self.clear()
         model: QStandardItemModel = self.model()
+        self._guided = {spec.name: bool(spec.accepts_guide) for spec in self._specs()}
         for spec in self._specs():
             state = spec.check()
-            self.addItem(spec.label if state.available else f"{spec.label} — unavailable", spec.name)
+            guide = GUIDE_MARK if spec.accepts_guide else ""
+            self.addItem(f"{spec.label}{guide}" if state.available else f"{spec.label}{guide} — unavailable", spec.name)
             item = model.item(self.count() - 1)
             if state.available:
-                item.setToolTip(f"{spec.label}{' (uses the Guide)' if spec.accepts_guide else ''}")
+                item.setToolTip(f"{spec.label}: {guide_note(spec.accepts_guide)}")
             else:
                 item.setEnabled(False)
-                item.setToolTip(f"{spec.label} cannot run: {state.reason}.\nFix: {state.fix}")
+                item.setToolTip(unavailable_tip(spec.label, state.reason, state.fix))
         index = self.findData(wanted)
         if index < 0 or not model.item(index).isEnabled():
             index = next((row for row in range(self.count()) if model.item(row).isEnabled()), -1)
@@ -51,6 +63,9 @@ class EnginePicker(QComboBox):
 
     def current_name(self) -> str | None:
         return self.currentData()
+
+    def accepts_guide(self, name: str | None) -> bool:
+        return self._guided.get(name, False)
 
     def current_label(self) -> str:
         name = self.current_name()
@@ -105,8 +120,13 @@ class StatusPanel:
     def set_image_size(self, width: int, height: int) -> None:
         self.size.setText(f"{width} × {height} px" if width else "")
 
-    def set_engine(self, label: str) -> None:
-        self.engine.setText(label)
+    def set_engine(self, label: str, accepts_guide: bool | None = None) -> None:
+        """The Fill engine, and whether it follows the Guide (the sketch pen, suggested edges)."""
+        if accepts_guide is None:
+            self.engine.setText(label)
+            return
+        self.engine.setText(f"{label} · {'uses' if accepts_guide else 'ignores'} the Guide")
+        self.engine.setToolTip(f"{label}: {guide_note(accepts_guide)}")
 
     def set_busy(self, busy: bool) -> None:
         for widget in (self.progress, self.elapsed, self.cancel):
