@@ -45,6 +45,7 @@ class Document:
         self.path: Path = Path(source.path)
         # Where Ctrl+S may write without asking: only a file this Document was saved to.
         self.save_path: Path | None = None
+        self.save_quality: int | None = None  # JPEG/WebP quality chosen in Save As; None: the source's own
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Document:
@@ -99,12 +100,17 @@ class Document:
             number += 1
         return candidate
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the image (with the source's alpha, EXIF and ICC profile); raises ImageError."""
+    def save(self, path: str | os.PathLike, quality: int | None = None) -> None:
+        """Write the image (with the source's alpha, EXIF, ICC profile and JPEG quality); raises ImageError.
+
+        ``quality`` (1–100, JPEG/WebP) overrides the source's and is kept for the next Save.
+        """
         path = Path(path)
-        save_like(path, self.image, self.source)
+        quality = quality or self.save_quality
+        save_like(path, self.image, self.source, quality)
         self.path = path
         self.save_path = path
+        self.save_quality = quality
 
     def export_mask(self, path: str | os.PathLike) -> None:
         masks.save_mask(path, self.mask)

@@ -161,6 +161,10 @@ class DialogLog:
     unsaved_prompts: list[str] = field(default_factory=list)
     unsaved_answer: str = "discard"
     confirm_answer: bool = True
+    mask_mode_prompts: list[str] = field(default_factory=list)
+    mask_mode_answer: str | None = "replace"
+    quality_prompts: list[tuple[str, int, str]] = field(default_factory=list)
+    quality_answer: int | str | None = "default"  # "default": accept the proposed quality
 
     def show_error(self, _parent, title, text):
         self.errors.append((title, text))
@@ -172,13 +176,21 @@ class DialogLog:
     def confirm(self, _parent, _title, _text):
         return self.confirm_answer
 
+    def ask_mask_mode(self, _parent, name):
+        self.mask_mode_prompts.append(name)
+        return self.mask_mode_answer
+
+    def ask_quality(self, _parent, name, value, note):
+        self.quality_prompts.append((name, value, note))
+        return value if self.quality_answer == "default" else self.quality_answer
+
 
 @pytest.fixture
 def dialogs(monkeypatch) -> DialogLog:
     import app.dialogs.questions
 
     log = DialogLog()
-    for name in ("show_error", "ask_unsaved", "confirm"):
+    for name in ("show_error", "ask_unsaved", "confirm", "ask_mask_mode", "ask_quality"):
         monkeypatch.setattr(app.dialogs.questions, name, getattr(log, name))
     return log
 

@@ -45,7 +45,7 @@ class CompareInputs:
     guide: np.ndarray | None
     scored: bool  # the Image is intact and the Hole is simulated damage
     document: Document
-    name: str  # the photo's file name, for the CSV
+    name: str  # the photo's file stem, for the CSV (as the compare CLI writes it)
 
     simulated: str = ""  # how the simulated Hole was made ("box, seed 0"); empty: the Document's own Hole
 
@@ -58,8 +58,8 @@ class CompareInputs:
         """
         inputs = document.fill_inputs()
         if simulated is None:
-            return cls(inputs.image, inputs.mask, inputs.guide, scored, document, document.display_name)
-        return cls(inputs.image, simulated.copy(), inputs.guide, True, document, document.display_name,
+            return cls(inputs.image, inputs.mask, inputs.guide, scored, document, document.path.stem)
+        return cls(inputs.image, simulated.copy(), inputs.guide, True, document, document.path.stem,
                    simulated_label)
 
     @property

@@ -16,8 +16,10 @@ from app.document import Document
 from app.history import commands
 from app.history.model import DocumentModel
 from app.settings import Preferences
-from inference.io.images import ImageError
+from inference.io.images import DEFAULT_JPEG_QUALITY, ImageError
 from inference.io.masks import MaskError
+
+QUALITY_SUFFIXES = (".jpg", ".jpeg", ".webp")  # formats Save As asks a quality for
 
 
 class FileController(QObject):
@@ -108,11 +110,34 @@ class FileController(QObject):
         if document is None:
             return False
         path = dialogs.ask_save_path(self.window, "Save photo as", document.suggested_save_path())
-        return self._write(path) if path else False
+        if not path:
+            return False
+        quality = self._ask_quality(document, Path(path))
+        if quality == 0:
+            return False
+        return self._write(path, quality)
 
-    def _write(self, path: Path) -> bool:
+    def _ask_quality(self, document: Document, path: Path) -> int | None:
+        """The JPEG/WebP quality for ``path`` (None: not such a format, 0: the user cancelled)."""
+        if path.suffix.lower() not in QUALITY_SUFFIXES:
+            return None
+        known = document.source.jpeg_quality
+        if document.save_quality:
+            value, note = document.save_quality, "as last saved"
+        elif known:
+            value, note = known, f"the photo was saved at quality {known}"
+        else:
+            value = self.preferences.jpeg_quality or DEFAULT_JPEG_QUALITY
+            note = "the photo's own quality is unknown"
+        chosen = dialogs.ask_quality(self.window, path.name, value, note)
+        if chosen is None:
+            return 0
+        self.preferences.jpeg_quality = chosen
+        return chosen
+
+    def _write(self, path: Path, quality: int | None = None) -> bool:
         try:
-            self.model.document.save(path)
+            self.model.document.save(path, quality)
         except ImageError as error:
             dialogs.show_error(self.window, "Cannot save the photo", str(error))
             return False
@@ -149,12 +174,23 @@ class FileController(QObject):
             return False
         return self.import_mask_from(path)
 
-    def import_mask_from(self, path: Path) -> bool:
+    def import_mask_from(self, path: Path, mode: str | None = None) -> bool:
+        """Import a mask file as the Hole; ``mode`` "replace" or "add" (asked when a Hole exists and None)."""
+        document = self.model.document
         try:
-            mask = self.model.document.read_mask(path)
+            mask = document.read_mask(path)
         except MaskError as error:
             dialogs.show_error(self.window, "Cannot import the mask", str(error))
             return False
-        commands.push_layer_change(self.model, f"Import mask {Path(path).name}", "mask", mask)
-        self.status.emit(f"Mask imported from {Path(path).name}.")
+        name = Path(path).name
+        if mode is None:
+            mode = dialogs.ask_mask_mode(self.window, name) if document.mask.any() else "replace"
+            if mode is None:
+                return False
+        if mode == "add":
+            commands.push_layer_change(self.model, f"Add mask {name} to the Hole", "mask", document.mask | mask)
+            self.status.emit(f"Mask from {name} added to the Hole.")
+        else:
+            commands.push_layer_change(self.model, f"Import mask {name}", "mask", mask)
+            self.status.emit(f"Mask imported from {name}.")
         return True

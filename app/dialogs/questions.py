@@ -57,6 +57,21 @@ def show_error(parent: QWidget, title: str, text: str) -> None:
     QMessageBox.critical(parent, title, text)
 
 
+def ask_mask_mode(parent: QWidget, name: str) -> str | None:
+    """Import Mask over an existing Hole: "replace" it, "add" to it, or None (cancel)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Import mask")
+    box.setText(f"The photo already has a Hole. What should {name} do?")
+    add = box.addButton("Add to the Hole", QMessageBox.ButtonRole.AcceptRole)
+    replace = box.addButton("Replace the Hole", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(add)
+    box.exec()
+    clicked = box.clickedButton()
+    return "add" if clicked is add else "replace" if clicked is replace else None
+
+
 def ask_open_path(parent: QWidget, title: str, folder: str, filters: str = IMAGE_FILTER) -> Path | None:
     path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
     return Path(path) if path else None

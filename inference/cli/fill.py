@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--radius", type=int, help="neighbourhood radius of the OpenCV engines in px (default 5)")
     parser.add_argument("-o", "--output", type=Path, help="output file (folder in batch mode); default IMAGE_inpainted.EXT")
     parser.add_argument("--overwrite", action="store_true", help="allow replacing an input file or an existing output")
+    parser.add_argument("--quality", type=_quality, metavar="1-100",
+                        help="JPEG/WebP quality of the output (default: the source JPEG's own quality when it can "
+                             "be read from the file, else 95)")
     from inference.cli import ray_batch  # the --ray options; Ray itself is imported only when they are used
 
     ray_batch.add_arguments(parser)
@@ -81,6 +84,16 @@ class FillTask:
     named: bool = False  # the user named this output file with -o: replacing it is what they asked
 
 
+def _quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"quality must be a whole number from 1 to 100, got {text!r}")
+    return value
+
+
 def _fill_one_file(engine: Engine, args: argparse.Namespace) -> int:
     named = args.output is not None and not is_folder(args.output)
     output = args.output or args.image.with_name(f"{args.image.stem}_inpainted{args.image.suffix}")
@@ -88,7 +101,7 @@ def _fill_one_file(engine: Engine, args: argparse.Namespace) -> int:
         output = output / args.image.name
     task = FillTask(args.image, args.mask, output, named)
     try:
-        seconds = _fill(engine, task, args.guide, args.overwrite)
+        seconds = _fill(engine, task, args.guide, args.overwrite, getattr(args, "quality", None))
     except (ImageError, MaskError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -112,8 +125,9 @@ def _check_output(task: FillTask, guide_path: Path | None, overwrite: bool) -> N
                          "(or name it with -o).")
 
 
-def _fill(engine: Engine, task: FillTask, guide_path: Path | None, overwrite: bool) -> float:
-    """Fill one photo and write the result; returns the engine's seconds."""
+def _fill(engine: Engine, task: FillTask, guide_path: Path | None, overwrite: bool,
+          quality: int | None = None) -> float:
+    """Fill one photo and write the result (at ``quality``, else the source's); returns the engine's seconds."""
     _check_output(task, guide_path, overwrite)
     photo = open_image(task.image)
     for note in photo.warnings:
@@ -126,7 +140,7 @@ def _fill(engine: Engine, task: FillTask, guide_path: Path | None, overwrite: bo
     started = time.perf_counter()
     result = engine.inpaint(photo.pixels, mask, guide)
     seconds = time.perf_counter() - started
-    save_like(task.output, result, photo)
+    save_like(task.output, result, photo, quality)
     return seconds
 
 
@@ -170,13 +184,21 @@ def _fill_folder(engine: Engine, args: argparse.Namespace) -> int:
             if not image_path.is_file():
                 raise ImageError(_not_a_photo(image_path))
             task = FillTask(image_path, _mask_for(image_path, args.mask), args.output / image_path.name)
-            _fill(engine, task, args.guide, args.overwrite)
+            _fill(engine, task, args.guide, args.overwrite, getattr(args, "quality", None))
         except (ImageError, MaskError, ValueError) as error:
             failures += 1
-            _report(f"failed: {image_path}: {error}")
+            _report(failure_line(image_path, error))
     done = len(candidates) - failures
     print(f"{done} of {len(candidates)} images filled into {args.output}; {failures} failed")
     return 1 if failures else 0
+
+
+def failure_line(image_path: Path, error: BaseException) -> str:
+    """One line per failed photo, naming it once (most errors already start with the file's name)."""
+    message = str(error)
+    if str(image_path) in message or image_path.name in message:
+        return f"failed: {message}"
+    return f"failed: {image_path}: {message}"
 
 
 def _not_a_photo(path: Path) -> str:

@@ -22,9 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--force", action="store_true", help="replace an existing file")
     export.set_defaults(run=run_export)
     travel = models.add_parser(
-        "travel", help="list a checkpoint's files in groups that fit one GPU-machine call each",
-        description="Print one line per group of checkpoint files (at most 8 files and 60 MiB): what one "
-                    "device call can carry there or copy back (see docs/training.md).",
+        "travel", help="list a checkpoint's files in small batches, for copying it between machines",
+        description="Print the checkpoint's files in batches of at most 8 files and 60 MiB each, for copying "
+                    "a checkpoint to or from a remote training machine whose transfers are limited in size "
+                    "(see docs/training.md).",
     )
     travel.add_argument("checkpoint", type=Path, help="checkpoint folder, or a run folder (its latest checkpoint)")
     travel.set_defaults(run=run_travel)
@@ -130,6 +131,6 @@ def run_travel(args: argparse.Namespace) -> int:
         return 2
     for index, group in enumerate(groups, start=1):
         size = sum(path.stat().st_size for path in group) / 2**20
-        print(f"# call {index}: {len(group)} files, {size:.1f} MiB")
+        print(f"# batch {index}: {len(group)} files, {size:.1f} MiB")
         print(" ".join(str(path) for path in group))
     return 0
