@@ -141,6 +141,8 @@ def test_folder_masks_match_by_exact_stem(tmp_path, capsys):
     _mask(masks / "y.bmp".replace(".bmp", "_other.png"))
     assert _fill(photos, "--mask", masks, "-o", out) == 0
     assert sorted(p.name for p in out.iterdir()) == ["x[1].png", "y.png"]
+    filled, source = np.asarray(Image.open(out / "x[1].png")), np.asarray(Image.open(photos / "x[1].png"))
+    assert not np.array_equal(filled[8:16, 10:20], source[8:16, 10:20])  # its own mask, not x1.png
 
 
 def test_two_masks_for_one_photo_are_refused(tmp_path, capsys):

@@ -138,7 +138,7 @@ def test_truncated_stored_weights_are_not_available(tmp_path, weights_dir):
 
 
 def test_cli_import_of_a_wrong_file_prints_one_line(tmp_path, weights_dir):
-    (tmp_path / "x.pth").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "x.pth").write_text("a text file, not weights\n" * 10)
     done = subprocess.run([sys.executable, str(PROJECT_ROOT / "main.py"), "weights", "import", str(tmp_path / "x.pth")],
                           capture_output=True, text=True, timeout=120,
                           env={"INPAINT_STUDIO_WEIGHTS": str(weights_dir), "PATH": "/usr/bin:/bin"})
