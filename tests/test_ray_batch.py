@@ -48,9 +48,9 @@ def _fill(photos, masks, out, *extra):
 
 def test_ray_fill_gives_the_local_runs_bytes_and_summary(local_cluster, tmp_path, capsys):
     photos, masks = _photo_folder(tmp_path)
-    assert _fill(photos, masks, tmp_path / "local") == 1  # the broken file
+    assert _fill(photos, masks, tmp_path / "local", "--quality", "85") == 1  # the broken file
     local = capsys.readouterr()
-    assert _fill(photos, masks, tmp_path / "ray", "--ray", "--ray-files-per-task", "3") == 1
+    assert _fill(photos, masks, tmp_path / "ray", "--quality", "85", "--ray", "--ray-files-per-task", "3") == 1
     remote = capsys.readouterr()
 
     assert remote.out.replace("/ray", "/local") == local.out
@@ -99,16 +99,16 @@ def test_ray_restore_gives_the_local_runs_bytes_and_summary(local_cluster, tmp_p
 def test_a_task_that_keeps_crashing_fails_its_files_not_the_run(local_cluster, tmp_path, capsys):
     import argparse
 
-    from inference.cli import ray_batch
+    from inference.cli import fill, ray_batch
 
     photos, _ = _photo_folder(tmp_path, count=3)
-    # No mask source at all: every task raises an unexpected error (not a bad-input one), is retried, then given up.
-    job = ray_batch.FolderJob("fill", "telea", None, tmp_path / "out", mask=None)
     (tmp_path / "out").mkdir()
-    args = argparse.Namespace(ray="", ray_cpus=1.0, ray_gpus=0.0, ray_retries=1, ray_files_per_task=2,
-                              output=tmp_path / "out")
-    candidates = sorted(photos.iterdir())
-    assert ray_batch._folder_on_ray(args, candidates, job, "images filled") == 1
+    # No mask source at all: every task raises an unexpected error (not a bad-input one), is retried, then given up.
+    args = argparse.Namespace(engine="telea", radius=None, mask=None, guide=None, overwrite=False, quality=None,
+                              output=tmp_path / "out", ray="", ray_cpus=1.0, ray_gpus=0.0, ray_retries=1,
+                              ray_files_per_task=2)
+    work = ray_batch.FolderWork(fill.fill_listed, fill._build_engine, "images filled", fill.failure_line)
+    assert ray_batch.run_folder_on_ray(args, sorted(photos.iterdir()), work) == 1
     captured = capsys.readouterr()
     assert f"0 of 4 images filled into {tmp_path / 'out'}; 4 failed" in captured.out
     assert captured.err.count("Ray task failed after its retries") == 4

@@ -174,23 +174,29 @@ def _fill_folder(engine: Engine, args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: cannot create {args.output} ({error.strerror or error})", file=sys.stderr)
         return 1
-    if getattr(args, "ray", None) is not None:  # the same per-file pipeline, as Ray tasks
-        from inference.cli.ray_batch import fill_folder_on_ray
+    if getattr(args, "ray", None) is not None:  # the same per-file function, as Ray tasks
+        from inference.cli.ray_batch import FolderWork, run_folder_on_ray
 
-        return fill_folder_on_ray(args, candidates)
+        work = FolderWork(fill_listed, _build_engine, "images filled", failure_line)
+        return run_folder_on_ray(args, candidates, work)
     failures = 0
     for image_path in _progress(candidates):
         try:
-            if not image_path.is_file():
-                raise ImageError(_not_a_photo(image_path))
-            task = FillTask(image_path, _mask_for(image_path, args.mask), args.output / image_path.name)
-            _fill(engine, task, args.guide, args.overwrite, getattr(args, "quality", None))
+            fill_listed(engine, image_path, args)
         except (ImageError, MaskError, ValueError) as error:
             failures += 1
             _report(failure_line(image_path, error))
     done = len(candidates) - failures
     print(f"{done} of {len(candidates)} images filled into {args.output}; {failures} failed")
     return 1 if failures else 0
+
+
+def fill_listed(engine: Engine, image_path: Path, args: argparse.Namespace) -> None:
+    """Fill one photo of a folder run: the local loop and every Ray task run this."""
+    if not image_path.is_file():
+        raise ImageError(_not_a_photo(image_path))
+    task = FillTask(image_path, _mask_for(image_path, args.mask), args.output / image_path.name)
+    _fill(engine, task, args.guide, args.overwrite, getattr(args, "quality", None))
 
 
 def failure_line(image_path: Path, error: BaseException) -> str:

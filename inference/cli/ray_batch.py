@@ -1,10 +1,11 @@
 """``fill DIR ... --ray [ADDRESS]`` and ``restore DIR ... --ray``: a folder's photos as Ray tasks,
 on one machine or a cluster.
 
-Each task runs the very per-file pipeline of the local run (:func:`inference.cli.fill._fill`: the
-same checks, engine, mask matching and ``save_like``; :func:`inference.cli.restore.restore_file`)
-on a few files, so outputs are byte-identical to a local run; failed files are reported the same
-way and the summary line is the same. Ray is imported only here, only when ``--ray`` is given
+Each task runs the very per-file function of the local run (``fill_listed`` of
+:mod:`inference.cli.fill`: the same checks, engine, mask matching and ``save_like``;
+``restore_listed`` of :mod:`inference.cli.restore`) on a few files, handed over by the command as a
+:class:`FolderWork`, so outputs are byte-identical to a local run; failed files are reported with
+the command's own failure line and the summary line is the same. Ray is imported only here, only when ``--ray`` is given
 (``pip install -e ".[scale]"``).
 
 * Resources: ``--ray-cpus`` / ``--ray-gpus`` per task (fractions allowed, e.g. 0.25 GPU = 4 tasks
@@ -22,11 +23,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.cli import fill
 from inference.engines.contract import Engine
 from inference.io.images import ImageError
 from inference.io.masks import MaskError
@@ -48,60 +48,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="photos per task: more amortises Ray's per-task cost (default 4)")
 
 
+def plain_failure_line(path: Path, error: BaseException) -> str:
+    return f"failed: {path}: {error}"
+
+
 @dataclass(frozen=True)
-class FolderJob:
-    """What every task needs to treat its files exactly as the local loop would."""
+class FolderWork:
+    """What a folder command hands to Ray: its own per-file function (the one its local loop calls),
+    its engine factory, the words of its summary line and its failure line. Module-level functions
+    travel to the workers by name, so the workers run the very code of the local run."""
 
-    command: str  # "fill" or "restore"
-    engine: str
-    radius: int | None
-    output: Path
-    mask: Path | None = None  # fill
-    guide: Path | None = None  # fill
-    overwrite: bool = False  # fill
-    sensitivity: float = 0.0  # restore
-    save_mask: bool = False  # restore
+    per_file: Callable[[Engine, Path, argparse.Namespace], object]  # raises a bad-input error on failure
+    engine_factory: Callable[[str, int | None], Engine]
+    done_words: str  # "images filled": the summary says "N of M images filled into OUT; F failed"
+    failure_line: Callable[[Path, BaseException], str] = plain_failure_line
 
 
-def fill_one(job: FolderJob, image_path: Path) -> str | None:
-    """The local loop's body for one photo; returns None, or why the photo failed."""
-    key = (job.engine, job.radius)
+def treat_one(work: FolderWork, args: argparse.Namespace, path: Path) -> str | None:
+    """The local loop's body for one photo; returns None, or its failure line."""
+    key = (work.engine_factory.__module__, args.engine, getattr(args, "radius", None))
     if key not in _ENGINES:
-        _ENGINES[key] = fill._build_engine(job.engine, job.radius)
+        _ENGINES[key] = work.engine_factory(args.engine, getattr(args, "radius", None))
     try:
-        if job.command == "restore":
-            from inference.cli.restore import restore_file
-
-            restore_file(_ENGINES[key], image_path, job.output / image_path.name, job.sensitivity, job.save_mask)
-            return None
-        if not image_path.is_file():
-            raise ImageError(fill._not_a_photo(image_path))
-        task = fill.FillTask(image_path, fill._mask_for(image_path, job.mask), job.output / image_path.name)
-        fill._fill(_ENGINES[key], task, job.guide, job.overwrite)
+        work.per_file(_ENGINES[key], path, args)
     except (ImageError, MaskError, ValueError) as error:
-        return str(error)
+        return work.failure_line(path, error)
     return None
 
 
-def fill_files(job: FolderJob, paths: list[Path]) -> list[tuple[Path, str | None]]:
-    """One Ray task: several photos, each (path, None or why it failed)."""
-    return [(path, fill_one(job, path)) for path in paths]
+def treat_files(work: FolderWork, args: argparse.Namespace, paths: list[Path]) -> list[tuple[Path, str | None]]:
+    """One Ray task: several photos, each (path, None or its failure line)."""
+    return [(path, treat_one(work, args, path)) for path in paths]
 
 
-def fill_folder_on_ray(args: argparse.Namespace, candidates: list[Path]) -> int:
-    """Fill ``candidates`` (the local run's list) as Ray tasks; prints the local run's summary."""
-    job = FolderJob("fill", args.engine, args.radius, args.output, args.mask, args.guide, args.overwrite)
-    return _folder_on_ray(args, candidates, job, "images filled")
-
-
-def restore_folder_on_ray(args: argparse.Namespace, photos: list[Path]) -> int:
-    """``restore`` of ``photos`` (the local run's list) as Ray tasks; prints the local run's summary."""
-    job = FolderJob("restore", args.engine, None, args.output, sensitivity=args.sensitivity,
-                    save_mask=args.save_mask)
-    return _folder_on_ray(args, photos, job, "photos restored")
-
-
-def _folder_on_ray(args: argparse.Namespace, candidates: list[Path], job: FolderJob, done_words: str) -> int:
+def run_folder_on_ray(args: argparse.Namespace, candidates: list[Path], work: FolderWork) -> int:
+    """Treat ``candidates`` (the local run's list) as Ray tasks; prints the local run's summary."""
     try:
         import ray
     except ImportError:
@@ -115,14 +96,14 @@ def _folder_on_ray(args: argparse.Namespace, candidates: list[Path], job: Folder
     if started_here:
         ray.init(address=args.ray or None, log_to_driver=True)
     try:
-        failures = _run_tasks(ray, job, candidates, args)
+        failures = _run_tasks(ray, work, candidates, args)
     finally:
         if started_here:
             ray.shutdown()
-    for path, reason in sorted(failures):
-        print(f"failed: {path}: {reason}", file=sys.stderr)
+    for _path, line in sorted(failures):
+        print(line, file=sys.stderr)
     done = len(candidates) - len(failures)
-    print(f"{done} of {len(candidates)} {done_words} into {args.output}; {len(failures)} failed")
+    print(f"{done} of {len(candidates)} {work.done_words} into {args.output}; {len(failures)} failed")
     return 1 if failures else 0
 
 
@@ -131,11 +112,11 @@ def _chunks(paths: list[Path], size: int) -> Iterator[list[Path]]:
         yield paths[start:start + size]
 
 
-def _run_tasks(ray, job: FolderJob, candidates: list[Path], args: argparse.Namespace) -> list[tuple[Path, str]]:
-    remote = ray.remote(fill_files).options(
+def _run_tasks(ray, work: FolderWork, candidates: list[Path], args: argparse.Namespace) -> list[tuple[Path, str]]:
+    remote = ray.remote(treat_files).options(
         num_cpus=args.ray_cpus, num_gpus=args.ray_gpus, max_retries=args.ray_retries, retry_exceptions=True,
     )
-    job_ref = ray.put(job)
+    work_ref, args_ref = ray.put(work), ray.put(_shippable(args))
     chunks = list(_chunks(candidates, args.ray_files_per_task))
     # A bounded window of tasks in flight keeps the driver's memory flat on folders of millions.
     window = max(8, 4 * int(ray.cluster_resources().get("CPU", 2)))
@@ -144,7 +125,7 @@ def _run_tasks(ray, job: FolderJob, candidates: list[Path], args: argparse.Names
     progress = _Progress(len(candidates))
     queue = iter(chunks)
     for chunk in queue:
-        pending[remote.remote(job_ref, chunk)] = chunk
+        pending[remote.remote(work_ref, args_ref, chunk)] = chunk
         if len(pending) >= window:
             break
     while pending:
@@ -154,19 +135,24 @@ def _run_tasks(ray, job: FolderJob, candidates: list[Path], args: argparse.Names
         progress.advance(len(chunk))
         following = next(queue, None)
         if following is not None:
-            pending[remote.remote(job_ref, following)] = following
+            pending[remote.remote(work_ref, args_ref, following)] = following
     progress.close()
     return failures
 
 
+def _shippable(args: argparse.Namespace) -> argparse.Namespace:
+    """The command's options without its ``run`` function (the workers need only the values)."""
+    return argparse.Namespace(**{key: value for key, value in vars(args).items() if key != "run"})
+
+
 def _collect(ray, ref, chunk: list[Path]) -> list[tuple[Path, str]]:
-    """The chunk's failed files; every file of a task that failed after all its retries."""
+    """The chunk's failure lines; every file of a task that failed after all its retries."""
     try:
         results = ray.get(ref)
     except Exception as error:  # noqa: BLE001 - a task that exhausted its retries fails its files, not the run
         reason = f"Ray task failed after its retries ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
-        return [(path, reason) for path in chunk]
-    return [(path, reason) for path, reason in results if reason is not None]
+        return [(path, f"failed: {path}: {reason}") for path in chunk]
+    return [(path, line) for path, line in results if line is not None]
 
 
 class _Progress:

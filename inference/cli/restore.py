@@ -88,6 +88,11 @@ def mask_path_for(output: Path) -> Path:
     return output.with_name(f"{output.stem}_mask.png")
 
 
+def restore_listed(engine: Engine, photo_path: Path, args: argparse.Namespace) -> None:
+    """Restore one photo of a folder run: the local loop and every Ray task run this."""
+    restore_file(engine, photo_path, args.output / photo_path.name, args.sensitivity, args.save_mask)
+
+
 def _restore_folder(engine: Engine, args: argparse.Namespace) -> int:
     if args.output.exists() and not args.output.is_dir():
         print(f"error: {args.output} exists and is not a folder", file=sys.stderr)
@@ -97,14 +102,14 @@ def _restore_folder(engine: Engine, args: argparse.Namespace) -> int:
         print(f"error: no images in {args.photo}", file=sys.stderr)
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
-    if getattr(args, "ray", None) is not None:  # the same per-file pipeline, as Ray tasks
-        from inference.cli.ray_batch import restore_folder_on_ray
+    if getattr(args, "ray", None) is not None:  # the same per-file function, as Ray tasks
+        from inference.cli.ray_batch import FolderWork, run_folder_on_ray
 
-        return restore_folder_on_ray(args, photos)
+        return run_folder_on_ray(args, photos, FolderWork(restore_listed, _build_engine, "photos restored"))
     failures = 0
     for photo_path in _progress(photos):
         try:
-            restore_file(engine, photo_path, args.output / photo_path.name, args.sensitivity, args.save_mask)
+            restore_listed(engine, photo_path, args)
         except (ImageError, MaskError, ValueError) as error:
             failures += 1
             _report(f"failed: {photo_path}: {error}")
