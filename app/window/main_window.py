@@ -22,7 +22,7 @@ from app.controllers.session import SessionController
 from app.controllers.tools import ToolController
 from app.controllers.weights import WeightsController
 from app.dialogs import questions as dialogs
-from app.dialogs.recovery import ask_stop_fill
+from app.dialogs import recovery as recovery_dialogs
 from app.history.model import DocumentModel
 from app.icons import icon
 from app.settings import Preferences
@@ -36,7 +36,7 @@ from app.worker import EngineFactory, JobRunner, registry_factory
 
 # Actions that need an open photo; the others are always enabled (or managed by their controller).
 NEEDS_DOCUMENT = ("save", "save_as", "save_session", "revert", "import_mask", "export_mask", "clear_mask", "invert_mask",
-                  "grow_mask", "shrink_mask", "select_all", "clear_guide", "zoom_fit", "zoom_100", "zoom_in",
+                  "grow_mask", "shrink_mask", "select_all", "clear_guide", "clear_exclusion", "zoom_fit", "zoom_100", "zoom_in",
                   "zoom_out", "fill", "compare")
 EDGE_TIPS = {"show_edges": "Overlay the HED edges of the known region",
              "suggest_edges": "Copy HED edges around the Hole into the Guide"}
@@ -156,6 +156,8 @@ class MainWindow(QMainWindow):
         self.files.recent_changed.connect(self._rebuild_recent_menu)
         for source in (self.files, self.fills, self.edges, self.weights, self.session):
             source.status.connect(status.message.setText)
+        # A note adds to the line instead of replacing it ("Filled with … · Detecting edges…").
+        self.edges.note.connect(lambda text: status.message.setText(f"{status.message.text()}  ·  {text}"))
         self.fills.busy_changed.connect(self._on_fill_busy)
         self.fills.progress.connect(status.set_progress)
         self.fills.elapsed.connect(status.set_elapsed)
@@ -270,7 +272,7 @@ class MainWindow(QMainWindow):
         self.close()
 
     def _confirm_close(self) -> bool:
-        if self.fills.busy and not ask_stop_fill(self, f"Fill with {self.fills.running.engine_label}"):
+        if self.fills.busy and not recovery_dialogs.ask_stop_fill(self, f"Fill with {self.fills.running.engine_label}"):
             return False
         return self.files.confirm_discard()
 
