@@ -97,6 +97,7 @@ def test_a_fill_hides_the_old_edges_at_once_and_says_they_are_recomputed(edges_e
     qtbot.waitUntil(lambda: not window.fills.busy, timeout=5000)
     assert window.canvas.layer("edges") is None, "the removed object's outline must not stay drawn"
     qtbot.waitUntil(lambda: "Detecting edges" in window.status_panel.message.text(), timeout=1000)
+    assert window.status_panel.message.text().startswith("Filled with Flat colour")  # added to, not replaced
     started = time.monotonic()
     qtbot.waitUntil(lambda: window.canvas.layer("edges") is not None, timeout=5000)
     assert time.monotonic() - started < 5

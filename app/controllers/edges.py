@@ -75,6 +75,7 @@ def suggested_lines(hole: np.ndarray, lines: np.ndarray) -> np.ndarray:
 class EdgesController(QObject):
     availability_changed = Signal(bool, str)
     status = Signal(str)
+    note = Signal(str)  # added to the status line, not replacing it
     error = Signal(str)
     busy_changed = Signal(bool)
 
@@ -210,8 +211,8 @@ class EdgesController(QObject):
             self.canvas.set_edges_overlay(None)
             self._with_edges(self._show_overlay)
             if self._edges_job is not None:
-                # After the fill's own "Filled…" line, which is emitted once this change lands.
-                QTimer.singleShot(0, lambda: self.status.emit("Detecting edges of the changed photo…"))
+                # Added to the fill's own "Filled…" line, which is emitted once this change lands.
+                QTimer.singleShot(0, lambda: self.note.emit("Detecting edges of the changed photo…"))
 
     def _on_document_replaced(self) -> None:
         if self._edges_job is not None:
