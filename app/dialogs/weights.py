@@ -1,7 +1,7 @@
 """Models → Manage weights…: the installed weight files with their model cards, and removing one.
 
-Also the words a GUI user reads when a neural Engine cannot run: where to click and which files
-are accepted, instead of the command line the registry's fix speaks of.
+Also the words a GUI user reads about Engines: whether one follows the Guide, and, when a neural
+Engine cannot run, where to click and which files are accepted (not the registry's command line).
 """
 
 from __future__ import annotations
@@ -29,6 +29,14 @@ from PySide6.QtWidgets import (
 ACCEPTED_FILES = ".safetensors, .pth, .pt, .ckpt, .h5 or .npz (read without running code from the file)"
 NOT_STATED = "not stated"
 COLUMNS = ("Name", "Architecture", "Source", "Licence", "Training data")
+
+
+GUIDE_MARK = " ✎"  # in the engine list: follows the Guide
+
+
+def guide_note(accepts_guide: bool) -> str:
+    return ("follows the Guide: sketch-pen lines and suggested edges steer the fill" if accepts_guide
+            else "ignores the Guide: sketch-pen lines and suggested edges do not change its fill")
 
 
 def unavailable_tip(label: str, reason: str, fix: str) -> str:

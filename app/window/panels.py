@@ -14,14 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.weights import unavailable_tip
-
-GUIDE_MARK = " ✎"  # in the engine list: follows the Guide
-
-
-def guide_note(accepts_guide: bool) -> str:
-    return ("follows the Guide: sketch-pen lines and suggested edges steer the fill" if accepts_guide
-            else "ignores the Guide: sketch-pen lines and suggested edges do not change its fill")
+from app.dialogs.weights import GUIDE_MARK, guide_note, unavailable_tip
 
 
 class EnginePicker(QComboBox):
