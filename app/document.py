@@ -1,7 +1,8 @@
 """The Document: one photo being edited, its Mask and Guide layers, and the file behind it.
 
 Layers are numpy arrays of the photo's size: ``image`` RGB uint8 (H, W, 3), ``mask`` bool (H, W)
-(True = Hole) and ``guide`` uint8 (H, W) (non-zero = line). The editor paints into them in place
+(True = Hole), ``guide`` uint8 (H, W) (non-zero = line) and ``exclusion`` bool (H, W) (True = left
+out of the Sampling area: a patch-based fill copies nothing from there). The editor paints into them in place
 and records :class:`~app.patches.LayerPatch` objects for undo. No Qt here, so all of this is
 tested without a display.
 """
@@ -19,7 +20,7 @@ from inference.engines.regions import Box
 from inference.io import masks
 from inference.io.images import SAVE_FORMATS, LoadedImage, open_image, save_like
 
-LAYERS = ("image", "mask", "guide")
+LAYERS = ("image", "mask", "guide", "exclusion")
 SAVE_SUFFIX = "_inpainted"
 GUIDE_LINE = 255  # value the sketch pen writes into the Guide
 
@@ -31,6 +32,7 @@ class FillInputs:
     image: np.ndarray
     mask: np.ndarray
     guide: np.ndarray | None  # None when nothing is sketched
+    sampling: np.ndarray | None = None  # bool, True = may copy from here; None = anywhere
 
 
 class Document:
@@ -42,6 +44,7 @@ class Document:
         height, width = self.image.shape[:2]
         self.mask = np.zeros((height, width), dtype=bool)
         self.guide = np.zeros((height, width), dtype=np.uint8)
+        self.exclusion = np.zeros((height, width), dtype=bool)
         self.path: Path = Path(source.path)
         # Where Ctrl+S may write without asking: only a file this Document was saved to.
         self.save_path: Path | None = None
@@ -130,9 +133,13 @@ class Document:
             )
         return patch_whole_layer(name, current, new_values)
 
+    def sampling_area(self) -> np.ndarray | None:
+        """Where a fill may copy from (True), or None when nothing is excluded."""
+        return ~self.exclusion if self.exclusion.any() else None
+
     def fill_inputs(self) -> FillInputs:
         guide = self.guide.copy() if self.guide.any() else None
-        return FillInputs(self.image.copy(), self.mask.copy(), guide)
+        return FillInputs(self.image.copy(), self.mask.copy(), guide, self.sampling_area())
 
     def inputs_before(self, patches: list[LayerPatch], job_mask: np.ndarray) -> FillInputs:
         """The fill inputs as they were before ``patches`` (a fill) were applied, for "Fill again"."""
@@ -141,7 +148,7 @@ class Document:
             if patch.layer == "image":
                 patch.apply(image, forward=False)
         guide = self.guide.copy() if self.guide.any() else None
-        return FillInputs(image, job_mask.copy(), guide)
+        return FillInputs(image, job_mask.copy(), guide, self.sampling_area())
 
     def result_patches(self, result: np.ndarray, job_mask: np.ndarray, clear_mask: bool) -> list[LayerPatch]:
         """Patches that write ``result`` into the Hole of ``job_mask`` (and clear that Hole).

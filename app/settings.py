@@ -63,7 +63,7 @@ class Preferences:
 
     def brush_sizes(self) -> dict[str, int]:
         sizes = {}
-        for key in ("mask", "sketch", "sketch_eraser"):
+        for key in ("mask", "sketch", "sketch_eraser", "sampling"):
             value = self._get(f"tools/size_{key}", None, int)
             if value is not None:
                 sizes[key] = value
@@ -105,7 +105,7 @@ class Preferences:
 
     @property
     def engine(self) -> str:
-        return self._get("fill/engine", "telea", str)
+        return self._get("fill/engine", "patch", str)
 
     @engine.setter
     def engine(self, name: str) -> None:

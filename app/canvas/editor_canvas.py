@@ -1,4 +1,4 @@
-"""The editing canvas: the photo with the Hole and Guide overlays, and the current tool.
+"""The editing canvas: the photo with the Hole, Guide and Sampling-area overlays, and the current tool.
 
 Pointer gestures go to the tool in image pixels; each repaint covers only what a Stroke touched
 plus the brush outline. Holding ``\\`` shows the photo as opened, without overlays.
@@ -19,6 +19,8 @@ from inference.engines.regions import Box
 MASK_COLOR = QColor(255, 48, 64)
 MASK_OPACITY = 0.5
 GUIDE_COLOR = QColor(0, 229, 255)
+EXCLUSION_COLOR = QColor(150, 60, 255)  # left out of the Sampling area
+EXCLUSION_OPACITY = 0.4
 EDGES_COLOR = QColor(255, 214, 0)
 PLACEHOLDER = "Open a photo (Ctrl+O) or drop one here"
 
@@ -50,6 +52,7 @@ class EditorCanvas(ImagePane):
         if document is None:
             return
         self.set_layer("image", document.image)
+        self.set_layer("exclusion", document.exclusion, EXCLUSION_COLOR, coverage=True, opacity=EXCLUSION_OPACITY)
         self.set_layer("mask", document.mask, MASK_COLOR, coverage=True, opacity=MASK_OPACITY)
         self.set_layer("guide", document.guide, GUIDE_COLOR, coverage=True)
         self.zoom_to_fit()

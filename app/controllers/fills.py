@@ -27,6 +27,16 @@ class RunningFill:
     again: bool
 
 
+def configured(engine, inputs: FillInputs, seed: int):
+    """The engine as this Job wants it: restricted to the Sampling area and, for Fill again, with a
+    new seed, when the engine has those settings (the patch engine); others run as they are."""
+    if inputs.sampling is not None and hasattr(engine, "restricted_to"):
+        engine = engine.restricted_to(inputs.sampling)
+    if seed and hasattr(engine, "with_seed"):
+        engine = engine.with_seed(engine.seed + seed)
+    return engine
+
+
 class FillController(QObject):
     busy_changed = Signal(bool)
     status = Signal(str)  # a line for the status bar
@@ -38,8 +48,9 @@ class FillController(QObject):
         super().__init__(parent)
         self.model = model
         self.runner = runner
-        self.engine_name = "telea"
-        self.engine_label = "Telea (OpenCV)"
+        self.engine_name = "patch"
+        self.engine_label = "Content-aware (PatchMatch)"
+        self.fills_again = 0  # each Fill again asks a seeded engine for another result
         self.clear_mask_after_fill = True
         self.engine_accepts_guide = False
         self._warned_guide: set[str] = set()  # engines already said to ignore the Guide
@@ -104,9 +115,12 @@ class FillController(QObject):
         if self.running is not None:
             self.runner.cancel(self.running.job_id)  # superseded: its Result will be dropped
         name, label = self.engine_name, self.engine_label
+        if again:
+            self.fills_again += 1
+        seed = self.fills_again
 
         def run(context: JobContext) -> np.ndarray:
-            engine = context.engine(name)
+            engine = configured(context.engine(name), inputs, seed)
             return engine.inpaint(inputs.image, inputs.mask, inputs.guide,
                                   should_cancel=context.should_cancel, progress=context.progress)
 

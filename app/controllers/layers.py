@@ -38,6 +38,7 @@ class LayerActions(QObject):
     def action_handlers(self) -> dict:
         handlers = {name: (lambda _checked=False, name=name: self.mask_action(name)) for name in MASK_ACTIONS}
         handlers["clear_guide"] = self.clear_guide
+        handlers["clear_exclusion"] = self.clear_exclusion
         return handlers
 
     def mask_action(self, action_name: str) -> None:
@@ -81,3 +82,8 @@ class LayerActions(QObject):
     def clear_guide(self) -> None:
         if self.model.document is not None:
             commands.push_layer_change(self.model, "Clear sketch", "guide", self.model.document.guide * 0)
+
+    def clear_exclusion(self) -> None:
+        document = self.model.document
+        if document is not None and document.exclusion.any():
+            commands.push_layer_change(self.model, "Reset sampling area", "exclusion", document.exclusion & False)

@@ -18,8 +18,8 @@ from app.history.model import DocumentModel
 from app.patches import StrokeRecorder
 from app.tools import raster
 
-SIZE_LIMITS = {"mask": (1, 500), "sketch": (1, 8), "sketch_eraser": (1, 500)}
-DEFAULT_SIZES = {"mask": 40, "sketch": 3, "sketch_eraser": 24}
+SIZE_LIMITS = {"mask": (1, 500), "sketch": (1, 8), "sketch_eraser": (1, 500), "sampling": (1, 1000)}
+DEFAULT_SIZES = {"mask": 40, "sketch": 3, "sketch_eraser": 24, "sampling": 80}
 
 
 # Sizes the user sets are remembered relative to the photo's long side (as Krita does), so a brush
@@ -198,6 +198,18 @@ class SketchEraser(BrushTool):
 OTHER_MODE_KEYS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 
 
+class SamplingExclude(BrushTool):
+    name, label, shortcut, icon = "sampling_exclude", "Sampling area: exclude", "A", "sampling_exclude"
+    tip = "Paint where the content-aware fill must not copy from (Shift+click: straight line)"
+    layer, value, size_key = "exclusion", 1, "sampling"
+
+
+class SamplingInclude(BrushTool):
+    name, label, shortcut, icon = "sampling_include", "Sampling area: include", "Shift+A", "sampling_include"
+    tip = "Give excluded pixels back to the Sampling area (Shift+click: straight line)"
+    layer, value, size_key = "exclusion", 0, "sampling"
+
+
 class ShapeTool(Tool):
     """Rectangle and lasso: add to the Hole on release; in Subtract mode, or with Ctrl/Alt held, remove."""
 
@@ -294,4 +306,5 @@ class LassoTool(ShapeTool):
         return path
 
 
-TOOL_CLASSES = (MaskBrush, MaskEraser, SketchPen, SketchEraser, RectangleTool, LassoTool)
+TOOL_CLASSES = (MaskBrush, MaskEraser, SketchPen, SketchEraser, SamplingExclude, SamplingInclude, RectangleTool,
+                LassoTool)

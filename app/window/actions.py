@@ -44,6 +44,8 @@ ACTION_SPECS = (
     ActionSpec("shrink_mask", "S&hrink Hole…", ("Ctrl+Alt+H",), "mask_shrink", "Narrow the Hole by N px"),
     ActionSpec("select_all", "Hole = &Whole Photo", (StandardKey.SelectAll,), "select_all"),
     ActionSpec("clear_guide", "Clear &Sketch", ("Ctrl+Shift+K",), "", "Remove every Guide line"),
+    ActionSpec("clear_exclusion", "Reset Sampling &Area", (), "",
+               "Let the content-aware fill copy from the whole photo again"),
     ActionSpec("shape_subtract", "S&ubtract from the Hole", ("X",), "shape_subtract",
                "Rectangle and lasso remove from the Hole instead of adding (Ctrl or Alt while dragging: "
                "the other mode)", checkable=True),

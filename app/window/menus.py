@@ -18,7 +18,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("open", "@recent", "-", "save", "save_as", "revert", "-", "open_session", "save_session", "-",
                "import_mask", "export_mask", "-", "quit")),
     ("&Edit", ("undo", "redo", "-", "clear_mask", "invert_mask", "grow_mask", "shrink_mask", "select_all",
-               "clear_guide")),
+               "clear_guide", "clear_exclusion")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", "zoom_100", "-", "show_edges", "-", "@docks")),
     ("&Tools", ("@tools", "-", "shape_subtract", "-", "size_down", "size_up")),
     ("F&ill", ("fill", "fill_again", "cancel_fill", "-", "suggest_edges", "clear_after_fill", "-", "compare")),
