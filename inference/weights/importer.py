@@ -37,6 +37,7 @@ import os
 import pickle
 import re
 import uuid
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,15 +121,10 @@ def read_state(path: Path) -> tuple[State, dict[str, str]]:
     metadata: dict[str, str] = {}
     _check_declared_sizes(path)
     try:
-        if suffix == ".safetensors":
-            loaded: Any = load_file(str(path))
-            with safe_open(str(path), framework="pt") as handle:
-                metadata = dict(handle.metadata() or {})
-        elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                loaded = {key: torch.from_numpy(np.array(archive[key])) for key in archive.files}
-        else:
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        # torch and numpy warn about what they are refusing; the refusal below says it in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loaded, metadata = _load_any(path, suffix)
     except pickle.UnpicklingError as error:
         raise _unpickling_refusal(path, error) from error
     except MemoryError:
@@ -136,6 +132,18 @@ def read_state(path: Path) -> tuple[State, dict[str, str]]:
     except Exception as error:  # noqa: BLE001 — a foreign file can make the readers raise anything
         raise WeightsError(f"cannot read {path.name} as a weight file: {_first_line(error)}") from None
     return _plain_state(loaded, path.name), metadata
+
+
+def _load_any(path: Path, suffix: str) -> tuple[Any, dict[str, str]]:
+    if suffix == ".safetensors":
+        loaded = load_file(str(path))
+        with safe_open(str(path), framework="pt") as handle:
+            return loaded, dict(handle.metadata() or {})
+    if suffix == ".npz":
+        # Our own handle, closed even when numpy gives up on the file half-way.
+        with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as archive:
+            return {key: torch.from_numpy(np.array(archive[key])) for key in archive.files}, {}
+    return torch.load(path, map_location="cpu", weights_only=True), {}
 
 
 def _first_line(error: BaseException) -> str:

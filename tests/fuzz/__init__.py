@@ -1,0 +1,1 @@
+"""Our own fuzz corpus: seeded bad inputs made at test time, run through fill, compare and weights import."""
