@@ -11,6 +11,7 @@ removes the folder; SIGTERM writes a last autosave and keeps it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
@@ -53,7 +54,9 @@ def recovery_root() -> Path:
     return Path(location) / "recovery"
 
 
+@functools.cache
 def app_version() -> str:
+    """The installed package's version (looked up once: the lookup reads package metadata)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -88,6 +91,7 @@ class Autosaver(QObject):
         self._waiting_for_gesture = False
         self._superseded: list[tuple[Path, QLockFile]] = []  # recovered folders, deleted after our first write
         self.last_ui_seconds = 0.0  # UI-thread time of the last autosave (the benchmark reads it)
+        self._version = app_version()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.autosave_now)
@@ -177,7 +181,7 @@ class Autosaver(QObject):
         self._dirty = {name: set() for name in LAYERS}
         stack = self.model.undo_stack
         summary = stack.text(stack.index() - 1) if stack.index() > 0 else ""
-        return Snapshot(document.source, layers, app_version(), document.save_path, summary, thumbnail)
+        return Snapshot(document.source, layers, self._version, document.save_path, summary, thumbnail)
 
     def _write(self, writer: RecoveryWriter, snapshot: Snapshot) -> int:
         started = time.perf_counter()
