@@ -8,7 +8,7 @@ unambiguous is proposed:
   when it is long (``MIN_LENGTH`` of the shorter side), thin (mean width ≤ ``MAX_WIDTH`` px) and
   stands out from the texture around it by a wide margin. Hair, branches and fabric fail the
   texture test more often than not;
-* **torn corners** - a flat region of bare paper (very bright or very dark, almost no grain)
+* **torn corners** - a flat region of bare white paper (almost no grain)
   that contains a corner of the photo.
 
 Work happens on a copy whose shorter side is at most ``WORK_SIDE`` px.
@@ -23,7 +23,6 @@ from inference.restoration.filters import (
     check_inputs,
     grow,
     lerp,
-    local_texture,
     luminance,
     mask_to_size,
     median_background,
@@ -35,11 +34,17 @@ from inference.restoration.filters import (
 WORK_SIDE = 1024
 LINE_WINDOW = 9  # a median of 9 px removes lines up to 4 px wide
 CANDIDATE_STEP = 12  # grey levels above the median that make a pixel part of a possible line
-MIN_LENGTH = 0.05  # of the shorter side
-MAX_WIDTH = 3.5  # mean width in px of a kept line (at 512 px; scaled with the working copy)
+MIN_LENGTH = (0.3, 0.1)  # of the shorter side, at sensitivity 0 and 1 (scratches are long; hair is not)
+MIN_ALONG = (80.0, 30.0)  # median contrast along the line, grey levels, at sensitivity 0 and 1
+CAND_SHARE = 0.35  # lower, and a scratch merges with the hair it crosses; higher, and it breaks up
+BORDER = 4  # px of the working copy's edge where no line is looked for
+MAX_WIDTH = 5.0  # mean width in px of a kept line (at 512 px; scaled with the working copy)
 LINE_LENGTH = 21  # px of the segment along which contrast is averaged (at 512 px)
+ANGLES = 24  # 7.5° apart: a 1-px line stays within half a pixel of the segment over its length
 TORN_MAX_SPREAD = 3.0  # grey-level std of bare paper
 TORN_MIN_AREA, TORN_MAX_AREA = 0.002, 0.15  # of the photo
+TORN_MAX_FILL = 0.75
+PAPER_WHITE = 205
 TORN_MAX_SIDE = 0.45  # a torn corner spans less than half of each side; bright sky spans the whole top
 
 
@@ -60,23 +65,27 @@ def propose_damage(image: np.ndarray, sensitivity: float = 0.5, grow_px: int = 1
 def _lines_of_one_polarity(signed: np.ndarray, sensitivity: float) -> np.ndarray:
     scale = max(1.0, min(signed.shape) / 512.0)
     along = oriented_line_response(signed, odd(LINE_LENGTH * scale))
-    texture = local_texture(along, along > lerp(30.0, 10.0, sensitivity), 31)
-    threshold = np.maximum(lerp(55.0, 15.0, sensitivity), lerp(10.0, 3.0, sensitivity) * texture)
-    candidates = ((along > threshold) & (signed > CANDIDATE_STEP)).astype(np.uint8)
+    min_along = lerp(MIN_ALONG[0], MIN_ALONG[1], sensitivity)
+    # Candidates need a share of the contrast a kept line needs.
+    step = max(CANDIDATE_STEP, CAND_SHARE * min_along)
+    candidates = ((along > step) & (signed > step)).astype(np.uint8)
+    # The photo's own border (a frame, a scanner edge) is a long thin line too: never a scratch.
+    candidates[:BORDER], candidates[-BORDER:], candidates[:, :BORDER], candidates[:, -BORDER:] = 0, 0, 0, 0
     # Bridge one-pixel gaps so that a scratch broken by a bright patch stays one line.
     bridged = cv2.dilate(candidates, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
-    min_length = MIN_LENGTH * min(signed.shape)
+    min_length = lerp(MIN_LENGTH[0], MIN_LENGTH[1], sensitivity) * min(signed.shape)
+    limits = (min_length, MAX_WIDTH * scale, min_along)
     extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = np.zeros(count, bool)
     for label in np.nonzero(extent >= min_length)[0]:
         if label:
-            keep[label] = _is_line(labels, label, stats[label], candidates, min_length, MAX_WIDTH * scale)
+            keep[label] = _is_line(labels, label, stats[label], candidates, along, limits)
     return keep[labels] & (candidates > 0)
 
 
 def oriented_line_response(signed: np.ndarray, length: int) -> np.ndarray:
-    """The largest mean of ``signed`` along a ``length``-px segment through each pixel, over 12 directions.
+    """The largest mean of ``signed`` along a ``length``-px segment through each pixel, over ANGLES directions.
 
     Along a scratch the contrast adds up while texture, which has no long straight run, averages
     away: the classical line detector of crack and scratch finding.
@@ -84,7 +93,7 @@ def oriented_line_response(signed: np.ndarray, length: int) -> np.ndarray:
     positive = np.clip(signed, 0, 80).astype(np.float32)
     best = np.zeros(signed.shape, np.float32)
     centre = length // 2
-    for angle in np.linspace(0, np.pi, 12, endpoint=False):
+    for angle in np.linspace(0, np.pi, ANGLES, endpoint=False):
         kernel = np.zeros((length, length), np.float32)
         dx, dy = np.cos(angle) * centre, np.sin(angle) * centre
         cv2.line(kernel, (round(centre - dx), round(centre - dy)), (round(centre + dx), round(centre + dy)), 1.0, 1)
@@ -93,8 +102,9 @@ def oriented_line_response(signed: np.ndarray, length: int) -> np.ndarray:
     return best
 
 
-def _is_line(labels, label, stat, candidates, min_length, max_width) -> bool:
-    """Long and thin: its straight length and mean width from the spread of its pixels."""
+def _is_line(labels, label, stat, candidates, along, limits) -> bool:
+    """Long, thin and contrasted: straight length and mean width from the spread of its pixels."""
+    min_length, max_width, min_along = limits
     x, y, w, h = stat[:4]
     inside = (labels[y:y + h, x:x + w] == label) & (candidates[y:y + h, x:x + w] > 0)
     points = np.column_stack(np.nonzero(inside)).astype(np.float32)
@@ -102,7 +112,9 @@ def _is_line(labels, label, stat, candidates, min_length, max_width) -> bool:
         return False
     eigen = np.linalg.eigvalsh(np.cov(points.T))
     length = 4.0 * float(np.sqrt(max(eigen[-1], 1e-6)))  # ≈ the length of a straight segment
-    return length >= min_length and len(points) / length <= max_width
+    if length < min_length or len(points) / length > max_width:
+        return False
+    return float(np.median(along[y:y + h, x:x + w][inside])) >= min_along
 
 
 def torn_corners(grey: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
@@ -111,7 +123,9 @@ def torn_corners(grey: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
     mean = cv2.blur(grey.astype(np.float32), (7, 7))
     spread = np.sqrt(np.maximum(cv2.blur(grey.astype(np.float32) ** 2, (7, 7)) - mean**2, 0))
     flat = spread <= TORN_MAX_SPREAD * lerp(0.7, 1.3, sensitivity)
-    extreme = (mean >= 205) | (mean <= 50)
+    # Only bare white paper: dark flat corners (a jacket, a shadow, a backdrop) are too common to
+    # tell from the scanner lid showing through, so dark tears are left to the Scratch brush.
+    extreme = mean >= PAPER_WHITE
     count, labels, stats, _ = cv2.connectedComponentsWithStats((flat & extreme).astype(np.uint8), connectivity=4)
     found = np.zeros(grey.shape, bool)
     for corner in ((0, 0), (0, width - 1), (height - 1, 0), (height - 1, width - 1)):
@@ -122,6 +136,8 @@ def torn_corners(grey: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
         region = labels == label
         w, h = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT]
         small = w <= TORN_MAX_SIDE * width and h <= TORN_MAX_SIDE * height
+        # A tear cuts across the corner (about a triangle); a backdrop or a frame fills its box.
+        small = small and stats[label, cv2.CC_STAT_AREA] <= TORN_MAX_FILL * w * h
         if small and TORN_MIN_AREA <= area <= TORN_MAX_AREA and _uniform(grey, region):
             found |= _closed(region)
     return found
