@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.document import LAYERS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ("image", "mask", "guide")
+RECORDED = LAYERS  # every layer of the Document, whatever they are
 
 
 # --- the driver (runs inside the editor process) -------------------------------------------------
@@ -44,11 +46,13 @@ def _dump(window, path: Path) -> None:
 
 
 def _commit_work(window, folder: Path, after_fill) -> None:
-    """Strokes, a rectangle, a Telea fill, then more strokes; ``after_fill`` runs once all landed."""
+    """Strokes, a rectangle, a sketch, a Sampling area, a Telea fill, then more strokes; ``after_fill``
+    runs once all landed."""
     window.fills.set_engine("telea", "Telea (OpenCV)")
     _gesture(window, "brush", [(20, 30), (60, 40), (90, 45)])
     _gesture(window, "rectangle", [(100, 20), (130, 60)])
     _gesture(window, "sketch", [(10, 100), (150, 90)])
+    _gesture(window, "sampling_exclude", [(150, 120), (170, 130)])
 
     def landed(*_args) -> None:
         window.runner.finished.disconnect(landed)
@@ -148,7 +152,7 @@ def _recover_and_compare(tmp_path: Path) -> None:
     assert "QThread" not in errors
     assert (tmp_path / "offered.txt").read_text() == "photo.png"
     committed, recovered = np.load(tmp_path / "committed.npz"), np.load(tmp_path / "recovered.npz")
-    assert committed["mask"].any() and committed["guide"].any()
+    assert committed["mask"].any() and committed["guide"].any() and committed["exclusion"].any()
     for name in RECORDED:
         assert recovered[name].dtype == committed[name].dtype
         assert np.array_equal(recovered[name], committed[name]), f"{name} differs after recovery"

@@ -139,7 +139,9 @@ def _assert_layers_equal(layers, expected):
 
 
 def test_autosave_can_be_switched_off(window, qtbot, photo_path):
-    window.preferences.settings.setValue("autosave/enabled", "false")
+    assert window.actions["autosave"].isChecked()  # on by default
+    window.actions["autosave"].setChecked(False)  # File → Autosave for Crash Recovery
+    assert window.preferences.settings.value("autosave/enabled") == "false"
     window.preferences.settings.setValue("autosave/idle_seconds", 0.05)
     assert window.files.open_path(photo_path)
     _work(window, qtbot)

@@ -109,6 +109,13 @@ class Autosaver(QObject):
         value = self.preferences.settings.value("autosave/enabled", "true")
         return str(value).lower() in ("true", "1")
 
+    def set_enabled(self, enabled: bool) -> None:
+        self.preferences.settings.setValue("autosave/enabled", "true" if enabled else "false")
+        if not enabled:
+            self._timer.stop()
+        elif self.has_changes():
+            self._timer.start(int(self.idle_seconds * 1000))
+
     @property
     def idle_seconds(self) -> float:
         try:

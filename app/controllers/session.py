@@ -64,7 +64,8 @@ class SessionController(QObject):
         files.opened.connect(self._offer_session_beside)
 
     def action_handlers(self) -> dict:
-        return {"save_session": self.save_session, "open_session": self.open_session}
+        return {"save_session": self.save_session, "open_session": self.open_session,
+                "autosave": self.autosaver.set_enabled}
 
     # --- session files -----------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ ACTION_SPECS = (
     ActionSpec("save_session", "Save Se&ssion…", ("Ctrl+Alt+S",), "",
                "Save the photo, Hole, sketch and result in one .inpaint file"),
     ActionSpec("open_session", "Open Sess&ion…", ("Ctrl+Alt+O",), "", "Continue work saved in a .inpaint file"),
+    ActionSpec("autosave", "Autosave for Crash Re&covery", (), "",
+               "After a change and some idle seconds, keep the work where a crash cannot lose it", checkable=True),
     ActionSpec("import_mask", "&Import Mask…", ("Ctrl+Shift+I",)),
     ActionSpec("export_mask", "&Export Mask…", ("Ctrl+Shift+E",)),
     ActionSpec("quit", "&Quit", (StandardKey.Quit,)),

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         if prefs.window_state() is not None:
             self.restoreState(prefs.window_state())
         self.actions["clear_after_fill"].setChecked(prefs.clear_mask_after_fill)
+        self.actions["autosave"].setChecked(self.session.autosaver.enabled)
         self._set_clear_after_fill(prefs.clear_mask_after_fill)
         self.engine_picker.refresh(select=prefs.engine)
         self.tool_control.restore()

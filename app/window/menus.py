@@ -15,8 +15,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("open", "@recent", "-", "save", "save_as", "revert", "-", "open_session", "save_session", "-",
-               "import_mask", "export_mask", "-", "quit")),
+    ("&File", ("open", "@recent", "-", "save", "save_as", "revert", "-", "open_session", "save_session",
+               "autosave", "-", "import_mask", "export_mask", "-", "quit")),
     ("&Edit", ("undo", "redo", "-", "clear_mask", "invert_mask", "grow_mask", "shrink_mask", "select_all",
                "clear_guide", "clear_exclusion")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", "zoom_100", "-", "show_edges", "-", "@docks")),
