@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from inference.io.images import safe_resolve
+
 ORGANIZATION = "InpaintStudio"
 APPLICATION = "Inpaint Studio"
 MAX_RECENT = 10
@@ -40,12 +42,12 @@ class Preferences:
         return [Path(item) for item in (value or []) if item]
 
     def add_recent(self, path: Path) -> None:
-        path = Path(path).resolve()
+        path = safe_resolve(path)  # a link loop keeps its own name instead of raising
         files = [path] + [item for item in self.recent_files() if item != path]
         self.settings.setValue("files/recent", [str(item) for item in files[:MAX_RECENT]])
 
     def remove_recent(self, path: Path) -> None:
-        path = Path(path).resolve()
+        path = safe_resolve(path)  # a link loop keeps its own name instead of raising
         self.settings.setValue("files/recent", [str(item) for item in self.recent_files() if item != path])
 
     def clear_recent(self) -> None:

@@ -16,7 +16,7 @@ from app.document import Document
 from app.history import commands
 from app.history.model import DocumentModel
 from app.settings import Preferences
-from inference.io.images import DEFAULT_JPEG_QUALITY, ImageError
+from inference.io.images import DEFAULT_JPEG_QUALITY, ImageError, safe_resolve
 from inference.io.masks import MaskError
 
 QUALITY_SUFFIXES = (".jpg", ".jpeg", ".webp")  # formats Save As asks a quality for
@@ -64,7 +64,7 @@ class FileController(QObject):
         try:
             document = Document.open(path)
         except ImageError as error:
-            if not path.exists():
+            if not path.is_file():  # gone, a dangling link or a link loop: drop it from Open Recent
                 self.preferences.remove_recent(path)
                 self.recent_changed.emit()
             dialogs.show_error(self.window, "Cannot open the photo", str(error))
@@ -77,7 +77,7 @@ class FileController(QObject):
 
     def _remember(self, path: Path) -> None:
         self.preferences.add_recent(path)
-        self.preferences.last_folder = str(path.resolve().parent)
+        self.preferences.last_folder = str(safe_resolve(path).parent)
         self.recent_changed.emit()
 
     def revert(self) -> bool:
@@ -138,7 +138,7 @@ class FileController(QObject):
     def _write(self, path: Path, quality: int | None = None) -> bool:
         try:
             self.model.document.save(path, quality)
-        except ImageError as error:
+        except (ImageError, OSError) as error:  # the Document stays modified: nothing was saved
             dialogs.show_error(self.window, "Cannot save the photo", str(error))
             return False
         self.model.mark_saved()

@@ -62,14 +62,23 @@ class WeightsController(QObject):
     def import_file(self, path) -> None:
         def run(_context):
             from inference.weights.importer import import_weights
+            from inference.weights.store import WeightsError
 
-            return import_weights(path)
+            try:
+                return import_weights(path)
+            except WeightsError as error:
+                # A refusal is an answer, not a crash: it comes back as a result, so the worker
+                # prints no traceback for it.
+                return _Refused(str(error))
 
         self._job = self.runner.submit(f"Importing {path.name}", run)
         self.status.emit(f"Importing weights from {path.name}…")
 
     def _on_finished(self, job_id: int, result: object) -> None:
-        if job_id == self._job:
+        if job_id == self._job and isinstance(result, _Refused):
+            self._job = None
+            dialogs.show_error(self.window, "Cannot import the weights", result.reason)
+        elif job_id == self._job:
             self._job = None
             self.imported()
             self.status.emit(f"Imported weights “{getattr(result, 'name', result)}”.")
@@ -78,3 +87,10 @@ class WeightsController(QObject):
         if job_id == self._job:
             self._job = None
             dialogs.show_error(self.window, "Cannot import the weights", message)
+
+
+class _Refused:
+    """The importer's one-sentence reason for refusing a file."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
