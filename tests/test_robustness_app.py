@@ -72,3 +72,14 @@ def test_importing_wrong_weights_shows_a_dialog_without_a_traceback(window, dial
     qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=30_000)
     assert dialogs.errors[-1][0] == "Cannot import the weights" and "notes.pth" in dialogs.errors[-1][1]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_photo_with_broken_exif_opens_in_the_editor(window, dialogs, tmp_path):
+    from PIL import Image
+
+    from tests.test_robustness_io import _BROKEN_EXIF
+
+    path = tmp_path / "broken_exif.jpg"
+    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(path, "JPEG", exif=_BROKEN_EXIF)
+    assert window.files.open_path(path)
+    assert not dialogs.errors and window.model.document.width == 40

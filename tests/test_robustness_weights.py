@@ -129,11 +129,22 @@ def test_interrupted_replacement_never_pairs_new_weights_with_the_old_card(tmp_p
     assert find_weights("deepfill_v2") == again
 
 
-def test_truncated_stored_weights_are_not_available(tmp_path, weights_dir):
+def _engine_status(capsys, name: str) -> str:
+    from inference.cli import main as cli_main
+
+    capsys.readouterr()
+    assert cli_main(["engines"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(name + " "))
+    return line.split()[line.split().index("no") + 1]
+
+
+def test_truncated_stored_weights_are_not_available(tmp_path, weights_dir, capsys):
     stored = import_weights(_save(tmp_path / "a.pth", _state()))
+    assert _engine_status(capsys, "deepfill_v2") == "available"
     data = stored.path.read_bytes()
     stored.path.write_bytes(data[: len(data) // 2])
     assert find_weights("deepfill_v2") is None
+    assert _engine_status(capsys, "deepfill_v2") == "unavailable"
     assert [item.name for item in stored_weights(include_damaged=True)] == [stored.name]
 
 
