@@ -88,7 +88,7 @@ def measure(paths: list[Path], seeds: int, sensitivities: tuple[float, ...]) -> 
                         pixel += pixel_counts(proposed, truth)
                         objects += object_counts(proposed, truth)
         print(f"{index + 1}/{len(paths)} {path.name}", file=sys.stderr)
-    return {"scores": scores, "clean": clean_marks}
+    return {"scores": scores, "clean": clean_marks, "photos": len(paths)}
 
 
 def speed() -> dict[str, float]:
@@ -141,7 +141,8 @@ def format_report(result: dict, curve: dict | None, paths: list[Path], seeds: in
     for name in FUNCTIONS[1:]:
         cells = [f"{clean[name, s][0] / max(clean[name, s][1], 1e-9):.0f} px/MP" for s in sensitivities]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "## Curve: precision / recall by sensitivity (seed 0)" if curve is not result else
+    lines += ["", f"## Curve: precision / recall by sensitivity (first {curve['photos']} photos, seed 0)"
+              if curve is not result else
               "## Precision / recall", ""]
     for name in FUNCTIONS:
         lines += [f"**{name}**", "", "| kind | " + " | ".join(f"s={s}" for s in sensitivities) + " |",
@@ -166,6 +167,7 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=43)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--curve", action="store_true", help="also measure the sensitivity curve")
+    parser.add_argument("--curve-photos", type=int, default=20, help="photos for the curve (seed 0 only)")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
     paths = photos(args.set, args.photos)
@@ -174,7 +176,7 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     result = measure(paths, args.seeds, (DEFAULT_SENSITIVITY,))
-    curve = measure(paths, 1, CURVE) if args.curve else None
+    curve = measure(paths[:args.curve_photos], 1, CURVE) if args.curve else None
     timings = {} if args.no_speed else speed()
     command = "python benchmarks/restoration.py " + " ".join(sys.argv[1:])
     report = format_report(result, curve, paths, args.seeds, timings, command.strip())

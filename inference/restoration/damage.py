@@ -37,10 +37,12 @@ CANDIDATE_STEP = 12  # grey levels above the median that make a pixel part of a 
 MIN_LENGTH = (0.3, 0.1)  # of the shorter side, at sensitivity 0 and 1 (scratches are long; hair is not)
 MIN_ALONG = (80.0, 30.0)  # median contrast along the line, grey levels, at sensitivity 0 and 1
 CAND_SHARE = 0.35  # lower, and a scratch merges with the hair it crosses; higher, and it breaks up
+EDGE_ALIGNMENT = 0.05  # |sin| of the angle to a side below which a line counts as parallel (≈ 3°)
+EDGE_MARGIN = 0.08  # share of the photo's size near a side where such lines are print edges
 BORDER = 4  # px of the working copy's edge where no line is looked for
 MAX_WIDTH = 5.0  # mean width in px of a kept line (at 512 px; scaled with the working copy)
 LINE_LENGTH = 21  # px of the segment along which contrast is averaged (at 512 px)
-ANGLES = 24  # 7.5° apart: a 1-px line stays within half a pixel of the segment over its length
+ANGLES = 16  # 11° apart, drawn anti-aliased: a 1-px line stays within a pixel of the segment
 TORN_MAX_SPREAD = 3.0  # grey-level std of bare paper
 TORN_MIN_AREA, TORN_MAX_AREA = 0.002, 0.15  # of the photo
 TORN_MAX_FILL = 0.75
@@ -96,7 +98,8 @@ def oriented_line_response(signed: np.ndarray, length: int) -> np.ndarray:
     for angle in np.linspace(0, np.pi, ANGLES, endpoint=False):
         kernel = np.zeros((length, length), np.float32)
         dx, dy = np.cos(angle) * centre, np.sin(angle) * centre
-        cv2.line(kernel, (round(centre - dx), round(centre - dy)), (round(centre + dx), round(centre + dy)), 1.0, 1)
+        cv2.line(kernel, (round(centre - dx), round(centre - dy)), (round(centre + dx), round(centre + dy)), 1.0, 1,
+                 cv2.LINE_AA)
         kernel /= kernel.sum()
         np.maximum(best, cv2.filter2D(positive, -1, kernel, borderType=cv2.BORDER_REFLECT), out=best)
     return best
@@ -110,11 +113,24 @@ def _is_line(labels, label, stat, candidates, along, limits) -> bool:
     points = np.column_stack(np.nonzero(inside)).astype(np.float32)
     if len(points) < 8:
         return False
-    eigen = np.linalg.eigvalsh(np.cov(points.T))
+    eigen, vectors = np.linalg.eigh(np.cov(points.T))
     length = 4.0 * float(np.sqrt(max(eigen[-1], 1e-6)))  # ≈ the length of a straight segment
     if length < min_length or len(points) / length > max_width:
         return False
+    centre = points.mean(axis=0) + (y, x)
+    if _is_print_edge(vectors[:, -1], centre, labels.shape):
+        return False
     return float(np.median(along[y:y + h, x:x + w][inside])) >= min_along
+
+
+def _is_print_edge(direction: np.ndarray, centre: np.ndarray, shape: tuple[int, int]) -> bool:
+    """A line parallel to a side of the photo and close to it: the edge of the print on its mount."""
+    row, column = centre
+    if abs(direction[0]) < EDGE_ALIGNMENT:  # horizontal (direction is (row, column))
+        return min(row, shape[0] - row) < EDGE_MARGIN * shape[0]
+    if abs(direction[1]) < EDGE_ALIGNMENT:  # vertical
+        return min(column, shape[1] - column) < EDGE_MARGIN * shape[1]
+    return False
 
 
 def torn_corners(grey: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
