@@ -66,8 +66,8 @@ def test_save_and_open_session_restores_every_layer_as_one_undoable_step(window,
     assert window.files.open_path(photo_path)
     expected = _work(window, qtbot)
     session = photo_path.with_suffix(".inpaint")
-    assert window.session.save_session_to(session)
-    assert not window.model.modified
+    window.session.save_session_to(session).result()
+    qtbot.waitUntil(lambda: not window.model.modified, timeout=3000)
     assert window.files.open_path(make_photo_file(photo_path.parent))
     assert window.session.open_session_from(session)
     _assert_layers(window, expected)
@@ -88,7 +88,7 @@ def make_photo_file(folder):
 def test_opening_a_photo_offers_the_session_beside_it_only_when_it_matches(window, qtbot, photo_path, answers):
     assert window.files.open_path(photo_path)
     expected = _work(window, qtbot)
-    assert window.session.save_session_to(photo_path.with_suffix(".inpaint"))
+    window.session.save_session_to(photo_path.with_suffix(".inpaint")).result()
     assert window.files.open_path(photo_path)
     assert answers["asked"] == [("continue", "photo.png", "photo.inpaint")]
     _assert_layers(window, expected)

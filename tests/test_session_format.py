@@ -190,3 +190,18 @@ def test_recovery_refuses_a_changed_original(tmp_path):
         stream.write(b"\x00\x01\x02")
     with pytest.raises(SessionError, match="changed since"):
         read_recovery(writer.folder)
+
+
+def test_session_keeps_the_source_file_itself_when_it_still_matches(tmp_path):
+    pixels = _photo(64, 80, seed=7)
+    source = tmp_path / "photo.jpg"
+    save_image(source, pixels, exif=None)
+    original = open_image(source)
+    path = tmp_path / "photo.inpaint"
+    write_session(path, original, _layers(original.pixels), app_version="1")
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read("original.jpg") == source.read_bytes()
+    source.unlink()  # the session stands alone
+    data = read_session(path)
+    assert np.array_equal(data.original.pixels, original.pixels) and data.original.path == source
+    assert data.original.format == "JPEG"

@@ -8,10 +8,11 @@ The undo steps themselves do not survive a restart; every committed layer state 
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from app.controllers.autosave import Autosaver, app_version, orphaned_recoveries
 from app.controllers.files import FileController
@@ -51,6 +52,7 @@ def document_from(data: SessionData) -> tuple[Document, list]:
 
 class SessionController(QObject):
     status = Signal(str)
+    _session_written = Signal(object, int, object, str)  # Document, undo index, path, error ("" = none)
 
     def __init__(self, window: QWidget, model: DocumentModel, files: FileController, preferences: Preferences,
                  recovery_root: Path | None = None) -> None:
@@ -61,6 +63,9 @@ class SessionController(QObject):
         self.preferences = preferences
         self.autosaver = Autosaver(model, preferences, recovery_root, self)
         self.autosaver.failed.connect(self.status)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inpaint-session")
+        self._saving: Future | None = None
+        self._session_written.connect(self._on_session_written)
         files.opened.connect(self._offer_session_beside)
 
     def action_handlers(self) -> dict:
@@ -69,30 +74,48 @@ class SessionController(QObject):
 
     # --- session files -----------------------------------------------------------------------
 
-    def save_session(self) -> bool:
+    def save_session(self) -> None:
         document = self.model.document
         if document is None:
-            return False
+            return
         suggested = session_path_for(document.path)
         path = questions.ask_save_path(self.window, "Save session", suggested, recovery_dialogs.SESSION_FILTER)
-        return self.save_session_to(path) if path else False
+        if path:
+            self.save_session_to(path)
 
-    def save_session_to(self, path: Path) -> bool:
+    def save_session_to(self, path: Path) -> Future | None:
+        """Copy the layers and write the session on a background thread; the UI goes on meanwhile."""
         document = self.model.document
+        if document is None:
+            return None
+        if self._saving is not None and not self._saving.done():
+            self.status.emit("A session is being saved; try again in a moment.")
+            return None
         path = Path(path).with_suffix(SESSION_SUFFIX)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            write_session(path, document.source, {name: document.layer(name) for name in LAYERS},
-                          app_version=app_version(), source_sha256=sha256_of_file(document.source.path),
-                          save_path=document.save_path)
-        except SessionError as error:
-            questions.show_error(self.window, "Cannot save the session", str(error))
-            return False
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.model.mark_saved()  # everything is in the session file now
+        layers = {name: document.layer(name).copy() for name in LAYERS}  # painting may go on
+        index = self.model.undo_stack.index()
+        source, save_path = document.source, document.save_path
+
+        def write() -> None:
+            try:
+                write_session(path, source, layers, app_version=app_version(),
+                              source_sha256=sha256_of_file(source.path), save_path=save_path)
+            except SessionError as error:
+                self._session_written.emit(document, index, path, str(error))
+                raise
+            self._session_written.emit(document, index, path, "")
+
+        self.status.emit(f"Saving the session to {path.name}…")
+        self._saving = self._executor.submit(write)
+        return self._saving
+
+    def _on_session_written(self, document: Document, index: int, path: Path, error: str) -> None:
+        if error:
+            questions.show_error(self.window, "Cannot save the session", error)
+            return
+        if document is self.model.document and self.model.undo_stack.index() == index:
+            self.model.mark_saved()  # everything on screen is in the session file now
         self.status.emit(f"Session saved to {path.name}.")
-        return True
 
     def open_session(self) -> bool:
         if not self.files.confirm_discard():
@@ -175,4 +198,5 @@ class SessionController(QObject):
         return True
 
     def finish(self, keep_recovery: bool = False) -> None:
+        self._executor.shutdown(wait=True)  # a session being written is finished first
         self.autosaver.finish(keep=keep_recovery)

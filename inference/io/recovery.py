@@ -32,6 +32,7 @@ from inference.io.session import (
     check_manifest,
     data_from_manifest,
     decode_png,
+    decodes_to,
     encode_png,
     now_text,
     original_from_members,
@@ -173,10 +174,10 @@ class RecoveryWriter:
         if source.is_file():
             target = self.folder / f"original{source.suffix.lower()}"
             written = _link_or_copy(source, target)
-            if _decodes_to(target, original.pixels):
+            if decodes_to(target, original.pixels):
                 return {"kind": "file", "file": target.name, "sha256": sha256_of_file(target)}, written
             target.unlink(missing_ok=True)
-        entry, members = original_members(original)
+        entry, members = original_members(original)  # a PNG: the source file is gone or changed
         written = sum(self._put(name, data) for name, data in members.items())
         return {"kind": "png", **entry}, written
 
@@ -203,13 +204,6 @@ def _link_or_copy(source: Path, target: Path) -> int:
     except OSError:
         shutil.copyfile(source, target)
         return target.stat().st_size
-
-
-def _decodes_to(path: Path, pixels: np.ndarray) -> bool:
-    try:
-        return np.array_equal(open_image(path).pixels, pixels)
-    except ImageError:
-        return False
 
 
 # --- reading -------------------------------------------------------------------------------------
