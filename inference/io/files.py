@@ -111,12 +111,17 @@ def write_atomically(path: Path, write) -> None:
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
+    if not is_folder(folder):
         raise ImageError(f"{path} cannot be written: folder {folder} does not exist.")
     remove_stale_temporaries(folder)
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=folder)
+    except OSError as error:
+        # /proc, /sys, read-only or foreign folders: the cause is the folder, not a hidden temporary's name.
+        raise ImageError(f"{path} cannot be written: no new file can be created in {folder} "
+                         f"({error.strerror or short_reason(error)}).") from None
+    try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
             stream.flush()
@@ -126,7 +131,7 @@ def write_atomically(path: Path, write) -> None:
         os.replace(temporary, path)
     except OSError as error:
         _discard(temporary)
-        raise ImageError(f"{path} cannot be written ({short_reason(error)}).") from None
+        raise ImageError(f"{path} cannot be written ({error.strerror or short_reason(error)}).") from None
     except BaseException:
         _discard(temporary)
         raise
