@@ -96,7 +96,7 @@ ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec("ns", "Navier–Stokes (OpenCV)", False, "inference.engines.classical:navier_stokes", _always, {"radius": 5}),
     EngineSpec(
         "patch", "Content-aware (PatchMatch)", True, "inference.engines.patch.engine:patch_engine", _numba,
-        {"quality": "fast", "seed": 0, "context": 1.0},
+        {"quality": "fast", "seed": 0, "context": None},  # context None: per quality
     ),
     EngineSpec(
         "deepfill_v2", "DeepFill v2", False, "inference.engines.deepfill.engine:plain_engine",

@@ -21,7 +21,7 @@ import cv2
 import numba
 import numpy as np
 
-from inference.engines.contract import CancelCheck, Cancelled
+from inference.engines.contract import CancelCheck, Cancelled, hole_bounds
 from inference.engines.patch import kernels
 
 
@@ -36,11 +36,12 @@ class Schedule:
     fine_passes: int
     coarsest_hole: int  # halve until the Hole's longer side is at most this many pixels
     fine_search: int  # random-search window (px) on levels above the coarsest
+    big_level: int  # levels with more target pixels than this get at most 2 iterations of 1 pass
 
 
 QUALITIES = {
-    "fast": Schedule(3, 4, 2, 1, 1, 24, 48),
-    "high": Schedule(3, 8, 3, 2, 2, 16, 1 << 20),
+    "fast": Schedule(3, 4, 2, 1, 1, 24, 48, 100_000),
+    "high": Schedule(3, 8, 3, 2, 2, 16, 1 << 20, 400_000),
 }
 
 # Guide/edge channel scale against 0..255 colour. Along a sketched line a missed line must cost more
@@ -48,8 +49,8 @@ QUALITIES = {
 GUIDE_WEIGHT = 1000.0
 KNOWN_GUIDE_WEIGHT = 0.1  # outside the Hole colour decides; edges only break ties
 EDGE_STEP = 30.0  # grey-level change per pixel that counts as a full edge
-SPREAD = 0.3  # voting weights fall by e per this fraction of the median patch cost
-PARALLEL_MIN_PIXELS = 200_000
+SPREAD = 0.3  # voting weights fall by e per this fraction of the mean patch cost
+PARALLEL_MIN_PIXELS = 1_000_000
 _MIN_SOURCES = 16  # a level needs at least this many source patches to be searched
 LevelDone = Callable[[int, int], None]
 
@@ -84,6 +85,9 @@ def complete(
         iterations = schedule.fine_iterations if finest else schedule.coarse_iterations
         passes = schedule.fine_passes if finest else schedule.coarse_passes
         search = max(level.hole.shape) if previous is None else schedule.fine_search
+        if not finest and _target_estimate(level, radius) > schedule.big_level:
+            # On a big photo the coarser levels already settled the layout: refine, don't re-search.
+            iterations, passes = min(iterations, 2), 1
         nnf, target = _solve_level(level, previous, radius, iterations, passes, search,
                                    seed * 7919 + depth, should_cancel)
         previous = (level, nnf, target)
@@ -92,6 +96,11 @@ def complete(
     filled = np.clip(np.rint(pyramid[0].colour), 0, 255).astype(np.uint8)
     result[hole] = filled[hole]
     return result
+
+
+def _target_estimate(level: Level, radius: int) -> int:
+    rows, cols = hole_bounds(level.hole)
+    return (rows.stop - rows.start + 2 * radius) * (cols.stop - cols.start + 2 * radius)
 
 
 def _usable_radius(allowed: np.ndarray, radius: int) -> int:
@@ -130,25 +139,24 @@ def _pyramid(base: Level, radius: int, coarsest_hole: int) -> list[Level]:
 
 def _halve(level: Level) -> Level:
     """The next coarser level: known colours averaged over known pixels only; a coarse pixel is
-    Hole if any of its four is, and may be copied from only if all four may."""
+    Hole if any fine pixel under it is, and may be copied from only if all of them may."""
+    height, width = level.hole.shape
+    size = ((width + 1) // 2, (height + 1) // 2)
     known = (~level.hole).astype(np.float32)
-    weight = _pool(known[..., None], np.sum)
-    colour = _pool(level.colour * known[..., None], np.sum) / np.maximum(weight, 1e-6)
-    lines = None if level.lines is None else _pool(level.lines[..., None], np.any)[..., 0]
+    weight = _shrink(known, size)
+    colour = _shrink(level.colour * known[..., None], size) / np.maximum(weight, 1e-6)[..., None]
+    lines = None if level.lines is None else _shrink(level.lines.astype(np.float32), size) > 0
     return Level(
-        colour.astype(np.float32),
-        _pool(level.hole[..., None], np.any)[..., 0],
-        _pool(level.allowed[..., None], np.all)[..., 0],
+        np.ascontiguousarray(colour, dtype=np.float32),
+        _shrink(level.hole.astype(np.float32), size) > 0,
+        _shrink(level.allowed.astype(np.float32), size) > 1.0 - 1e-4,
         lines,
     )
 
 
-def _pool(array: np.ndarray, reduce) -> np.ndarray:
-    # Exact 2×2 blocks: odd sizes repeat their last row/column rather than resampling.
-    height, width = array.shape[:2]
-    padded = np.pad(array, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2, array.shape[2])
-    return reduce(blocks, axis=(1, 3))
+def _shrink(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    # Area averaging: each coarse pixel is the mean of the fine pixels it covers (partly, at odd sizes).
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
 
 def _solve_level(
@@ -171,6 +179,7 @@ def _solve_level(
     height, width = level.hole.shape
     nnf = np.zeros((height, width, 2), np.int32)
     cost = np.zeros((height, width), np.float32)
+    weights = np.zeros((height, width), np.float32)
     if previous is None:
         _smooth_start(level, feat)
         kernels.random_init(feat, aux_w, target, box, valid_ys, valid_xs, nnf, cost, radius, seed)
@@ -180,7 +189,7 @@ def _solve_level(
         feat[level.hole, :3] = upscaled[level.hole]
         kernels.upsample_nnf(coarse_nnf, coarse_target, target, box, valid, valid_ys, valid_xs, nnf, seed)
         kernels.compute_costs(feat, aux_w, target, box, nnf, cost, radius)
-        kernels.vote(feat, level.hole, target, box, nnf, cost, radius, _spread(cost, target))
+        _vote(feat, level.hole, target, box, nnf, cost, weights, radius)
         kernels.compute_costs(feat, aux_w, target, box, nnf, cost, radius)
     search = max(1, min(search, max(height, width)))
     for iteration in range(iterations):
@@ -190,7 +199,7 @@ def _solve_level(
             index = iteration * passes + step
             kernels.patchmatch_pass(feat, aux_w, valid, target, box, nnf, cost, radius,
                                     index % 2 == 0, index % 4 in (0, 3), search, seed * 131 + index)
-        kernels.vote(feat, level.hole, target, box, nnf, cost, radius, _spread(cost, target))
+        _vote(feat, level.hole, target, box, nnf, cost, weights, radius)
         if iteration + 1 < iterations:
             kernels.compute_costs(feat, aux_w, target, box, nnf, cost, radius)
     level.colour = np.ascontiguousarray(feat[..., :3])
@@ -203,9 +212,11 @@ def _threads_for(target_pixels: int) -> int:
     return numba.config.NUMBA_NUM_THREADS if target_pixels >= PARALLEL_MIN_PIXELS else 1
 
 
-def _spread(cost: np.ndarray, target: np.ndarray) -> float:
-    # Weights fall by e for every median cost: good matches dominate, poor ones still blend seams.
-    return SPREAD * float(np.median(cost[target])) + 1.0
+def _vote(feat, hole, target, box, nnf, cost, weights, radius) -> None:
+    # Weights fall by e for every SPREAD × mean cost: good matches dominate, poor ones still blend seams.
+    spread = SPREAD * kernels.mean_cost(cost, target, box) + 1.0
+    kernels.patch_weights(cost, target, box, spread, weights)
+    kernels.vote(feat, hole, target, box, nnf, weights, radius)
 
 
 def _smooth_start(level: Level, feat: np.ndarray) -> None:

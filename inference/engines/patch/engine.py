@@ -16,17 +16,21 @@ from inference.engines.contract import CancelCheck, Engine, Progress
 from inference.engines.patch.completion import QUALITIES, complete
 from inference.engines.regions import Box, fill_by_regions, plan_regions
 
-MIN_CONTEXT = 32  # px of context around even a one-pixel Hole
+MIN_CONTEXT = 48  # px of context around even a one-pixel Hole
 MERGE_GAP = 64  # Hole parts closer than this are completed in one crop
+# Context ring width in Hole widths: patches come from this ring only, so on a 24-megapixel photo the
+# cost follows the Hole. Half a Hole width loses ~0.15 dB on 256² crops and halves the time.
+DEFAULT_CONTEXT = {"fast": 0.5, "high": 1.0}
 
 
 class PatchEngine(Engine):
     name = "patch"
     accepts_guide = True
 
-    def __init__(self, quality: str = "fast", seed: int = 0, context: float = 1.0) -> None:
+    def __init__(self, quality: str = "fast", seed: int = 0, context: float | None = None) -> None:
         if quality not in QUALITIES:
             raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, got {quality!r}")
+        context = DEFAULT_CONTEXT[quality] if context is None else context
         if not 0.1 <= float(context) <= 8.0:
             raise ValueError(f"context must be between 0.1 and 8 Hole widths, got {context}")
         if int(seed) < 0:
@@ -88,5 +92,5 @@ class PatchEngine(Engine):
         fill_by_regions(image, mask, guide, fill_crop, regions, should_cancel=should_cancel, out=result)
 
 
-def patch_engine(quality: str = "fast", seed: int = 0, context: float = 1.0) -> PatchEngine:
+def patch_engine(quality: str = "fast", seed: int = 0, context: float | None = None) -> PatchEngine:
     return PatchEngine(quality, seed, context)

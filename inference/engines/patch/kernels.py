@@ -187,10 +187,34 @@ def patchmatch_pass(feat, aux_w, valid, target, box, nnf, cost, r, along_rows, f
                 radius //= 2
 
 
+@nb.njit(cache=True)
+def mean_cost(cost, target, box):
+    top, left, bottom, right = box
+    total = 0.0
+    count = 0
+    for y in range(top, bottom):
+        for x in range(left, right):
+            if target[y, x]:
+                total += cost[y, x]
+                count += 1
+    return total / max(count, 1)
+
+
 @nb.njit(cache=True, parallel=True)
-def vote(feat, hole, target, box, nnf, cost, r, spread):
+def patch_weights(cost, target, box, spread, weights):
+    """Voting weight of every target patch: falls by e per ``spread`` of cost (capped, so the
+    weights around a pixel never all underflow to zero)."""
+    top, left, bottom, right = box
+    for y in nb.prange(top, bottom):
+        for x in range(left, right):
+            if target[y, x]:
+                weights[y, x] = np.exp(-min(cost[y, x] / spread, 60.0))
+
+
+@nb.njit(cache=True, parallel=True)
+def vote(feat, hole, target, box, nnf, weights, r):
     """Rewrite the colour of every Hole pixel as the weighted mean of what the overlapping target
-    patches copy there; a patch's weight falls with its cost (``spread`` sets how fast).
+    patches copy there (weights from :func:`patch_weights`).
 
     Sources are never Hole pixels, so writing the Hole in place reads nothing this pass writes.
     """
@@ -214,8 +238,7 @@ def vote(feat, hole, target, box, nnf, cost, r, spread):
                         continue
                     sy = nnf[qy, qx, 0] - dy
                     sx = nnf[qy, qx, 1] - dx
-                    # Capped so the weights never all underflow to zero.
-                    w = np.exp(-min(cost[qy, qx] / spread, 60.0))
+                    w = weights[qy, qx]
                     acc0 += w * feat[sy, sx, 0]
                     acc1 += w * feat[sy, sx, 1]
                     acc2 += w * feat[sy, sx, 2]
