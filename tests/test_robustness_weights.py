@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -155,3 +157,16 @@ def test_cli_import_of_a_wrong_file_prints_one_line(tmp_path, weights_dir):
                           env={"INPAINT_STUDIO_WEIGHTS": str(weights_dir), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "x.pth" in done.stderr
+
+
+class _CallsSystem:
+    def __reduce__(self):
+        return os.system, ("echo should never run",)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_pickled_code_is_named_for_every_protocol(tmp_path, weights_dir, protocol):
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps({"w": _CallsSystem()}, protocol=protocol))
+    with pytest.raises(WeightsError, match=r"pickled code \(it would call posix.system\)"):
+        import_weights(path)

@@ -35,6 +35,7 @@ import datetime as _dt
 import json
 import os
 import pickle
+import pickletools
 import re
 import uuid
 import warnings
@@ -172,12 +173,49 @@ def _check_declared_sizes(path: Path) -> None:
 def _unpickling_refusal(path: Path, error: pickle.UnpicklingError) -> WeightsError:
     # torch's weights-only unpickler names the callable a pickle tried to reach ("GLOBAL posix.system").
     reached = re.search(r"GLOBAL ([\w.]+)", str(error))
-    if reached is None:
+    callable_name = reached.group(1) if reached else _pickled_callable(path)
+    if callable_name is None:
         return WeightsError(f"cannot read {path.name}: not a PyTorch checkpoint or a damaged one")
     return WeightsError(
-        f"refused: the file contains pickled code (it would call {reached.group(1)}); "
+        f"refused: the file contains pickled code (it would call {callable_name}); "
         f"nothing from {path.name} was run. Only plain tensors are accepted."
     )
+
+
+_PICKLE_SCAN_BYTES = 16 << 20
+
+
+def _pickled_callable(path: Path) -> str | None:
+    """The first non-torch callable a pickle names, read from its opcodes without running anything.
+
+    torch's unpickler gives up on newer protocols before naming the callable; this finds it for
+    the message. Looks at a bare pickle, or the ``data.pkl`` of a torch zip.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                member = next((n for n in archive.namelist() if n.endswith("data.pkl")), None)
+                if member is None:
+                    return None
+                with archive.open(member) as stream:
+                    data = stream.read(_PICKLE_SCAN_BYTES)
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read(_PICKLE_SCAN_BYTES)
+        strings: list[str] = []
+        for opcode, argument, _position in pickletools.genops(data):
+            if isinstance(argument, str):
+                strings.append(argument)
+            name = None
+            if opcode.name in ("GLOBAL", "INST") and isinstance(argument, str):
+                name = argument.replace(" ", ".").replace("\n", ".")
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                name = f"{strings[-2]}.{strings[-1]}"
+            if name and not name.startswith(("torch.", "collections.OrderedDict", "_codecs.")):
+                return name
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
+    return None
 
 
 def _plain_state(loaded: Any, file_name: str) -> State:
