@@ -81,5 +81,8 @@ def test_a_photo_with_broken_exif_opens_in_the_editor(window, dialogs, tmp_path)
 
     path = tmp_path / "broken_exif.jpg"
     Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(path, "JPEG", exif=_BROKEN_EXIF)
+    messages = []
+    window.files.status.connect(messages.append)
     assert window.files.open_path(path)
     assert not dialogs.errors and window.model.document.width == 40
+    assert "EXIF" in messages[-1]

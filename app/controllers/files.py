@@ -71,7 +71,9 @@ class FileController(QObject):
             return False
         self.model.set_document(document)
         self._remember(path)
-        self.status.emit(f"Opened {path.name} ({document.width}×{document.height}).")
+        # e.g. damaged EXIF that was ignored: the photo opened, the user still learns why it may look rotated.
+        notes = "".join(f" Warning: {note.split(': ', 1)[-1]}." for note in document.source.warnings[:1])
+        self.status.emit(f"Opened {path.name} ({document.width}×{document.height}).{notes}")
         self.opened.emit(path)
         return True
 
