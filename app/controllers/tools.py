@@ -23,6 +23,7 @@ class ToolController(QObject):
         self.tools = {tool.name: tool(model, self.sizes) for tool in TOOL_CLASSES}
         self.options = ToolOptionsPanel(self.sizes)
         self.actions: dict[str, QAction] = {}
+        self.extras: dict = {}  # tool name -> its own options widget, shown in Tool Options
         self.sizes.changed.connect(preferences.set_brush_size)
         self.sizes.changed.connect(lambda key, _value: preferences.set_brush_fraction(key, self.sizes.fraction(key)))
         self.sizes.changed.connect(lambda *_: canvas.refresh_decorations())
@@ -41,6 +42,7 @@ class ToolController(QObject):
             self.actions[f"tool_{name}"].setChecked(True)
         self.canvas.set_tool(tool)
         self.options.show_tool(tool.label, tool.tip, tool.size_key)
+        self.options.set_extra(self.extras.get(name))
         self.preferences.tool = name
 
     def set_subtract_mode(self, subtract: bool) -> None:

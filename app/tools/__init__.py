@@ -1,5 +1,9 @@
 """Tools that turn pointer gestures into one undo command each (``painting``) and the raster
-drawing they use, in image coordinates (``raster``, Qt-free), and the Tool Options panel (``options``).
+drawing they use, in image coordinates (``raster``, Qt-free), the Scratch brush (``scratch``) and the
+Tool Options panel (``options``).
 
 May import: app.history and below, inference.
 """
+
+# painting first: it ends by importing the Scratch brush, which is built on painting's Tool.
+from app.tools import painting  # noqa: E402, F401

@@ -41,6 +41,9 @@ class ToolOptionsPanel(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(form)
         layout.addWidget(self.hint)
+        self.extra_slot = QVBoxLayout()  # the current tool's own options (the Scratch brush's sensitivity)
+        self.extras: list[QWidget] = []
+        layout.addLayout(self.extra_slot)
         layout.addWidget(self.clear_after_fill)
         layout.addStretch(1)
         self.slider.valueChanged.connect(self._on_value)
@@ -61,6 +64,14 @@ class ToolOptionsPanel(QWidget):
                 widget.setRange(low, high)
                 widget.setValue(self.sizes.get(size_key))
                 widget.blockSignals(False)
+
+    def set_extra(self, widget: QWidget | None) -> None:
+        """Show ``widget`` (the current tool's own options) under the size; None shows none."""
+        if widget is not None and widget not in self.extras:
+            self.extras.append(widget)
+            self.extra_slot.addWidget(widget)
+        for extra in self.extras:
+            extra.setVisible(extra is widget)
 
     def _on_value(self, value: int) -> None:
         if self.size_key is not None:

@@ -306,5 +306,9 @@ class LassoTool(ShapeTool):
         return path
 
 
+# The Scratch brush is built on Tool above; app/tools/__init__ imports this module first, so the
+# import below always finds Tool defined.
+from app.tools.scratch import ScratchBrush  # noqa: E402
+
 TOOL_CLASSES = (MaskBrush, MaskEraser, SketchPen, SketchEraser, SamplingExclude, SamplingInclude, RectangleTool,
-                LassoTool)
+                LassoTool, ScratchBrush)

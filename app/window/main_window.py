@@ -18,6 +18,7 @@ from app.controllers.edges import EdgesController
 from app.controllers.files import FileController
 from app.controllers.fills import FillController
 from app.controllers.layers import LayerActions
+from app.controllers.restoration import RestorationController
 from app.controllers.session import SessionController
 from app.controllers.tools import ToolController
 from app.controllers.weights import WeightsController
@@ -37,7 +38,7 @@ from app.worker import EngineFactory, JobRunner, registry_factory
 # Actions that need an open photo; the others are always enabled (or managed by their controller).
 NEEDS_DOCUMENT = ("save", "save_as", "save_session", "revert", "import_mask", "export_mask", "clear_mask", "invert_mask",
                   "grow_mask", "shrink_mask", "select_all", "clear_guide", "clear_exclusion", "zoom_fit", "zoom_100", "zoom_in",
-                  "zoom_out", "fill", "compare")
+                  "zoom_out", "fill", "compare", "detect_dust", "detect_damage", "add_proposals")
 EDGE_TIPS = {"show_edges": "Overlay the HED edges of the known region",
              "suggest_edges": "Copy HED edges around the Hole into the Guide"}
 
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
             self.tool_control.sizes, self.tool_control.tools, self.tool_control.options)
         self.fills = FillController(self.model, self.runner, self)
         self.edges = EdgesController(self.model, self.runner, self.canvas, self)
+        self.restoration = RestorationController(self.model, self.runner, self.canvas, self.tool_control, self)
         self.files = FileController(self, self.model, self.preferences)
         self.layers = LayerActions(self, self.model, self.preferences)
         self.session = SessionController(self, self.model, self.files, self.preferences)
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self.history_view.setEmptyLabel("Opened photo")
         self.history_dock = self._dock("History", "history", self.history_view)
         self.options_dock = self._dock("Tool Options", "tool_options", self.tool_options)
+        self.restore_dock = self._dock("Restore", "restore", self.restoration.panel)
 
     def _dock(self, title: str, name: str, widget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -117,7 +120,8 @@ class MainWindow(QMainWindow):
         return {
             "recent": recent,
             "docks": lambda target: target.addActions(
-                [self.history_dock.toggleViewAction(), self.options_dock.toggleViewAction()]),
+                [self.history_dock.toggleViewAction(), self.options_dock.toggleViewAction(),
+                 self.restore_dock.toggleViewAction()]),
             "tools": lambda target: target.addActions([self.actions[f"tool_{tool.name}"] for tool in TOOL_CLASSES]),
             "engine_picker": lambda target: target.addWidget(self.engine_picker),
         }
@@ -138,7 +142,7 @@ class MainWindow(QMainWindow):
     def _connect_actions(self) -> None:
         handlers = self._window_handlers()
         for controller in (self.files, self.fills, self.edges, self.layers, self.tool_control, self.weights,
-                           self.compare, self.session):
+                           self.compare, self.session, self.restoration):
             handlers.update(controller.action_handlers())
         for name, handler in handlers.items():
             action = self.actions[name]
@@ -154,7 +158,7 @@ class MainWindow(QMainWindow):
         self.model.undo_stack.cleanChanged.connect(self._update_title)
         self.model.undo_stack.indexChanged.connect(self._update_enabled)
         self.files.recent_changed.connect(self._rebuild_recent_menu)
-        for source in (self.files, self.fills, self.edges, self.weights, self.session):
+        for source in (self.files, self.fills, self.edges, self.weights, self.session, self.restoration):
             source.status.connect(status.message.setText)
         # A note adds to the line instead of replacing it ("Filled with … · Detecting edges…").
         self.edges.note.connect(lambda text: status.message.setText(f"{status.message.text()}  ·  {text}"))
@@ -163,6 +167,7 @@ class MainWindow(QMainWindow):
         self.fills.elapsed.connect(status.set_elapsed)
         self.fills.error.connect(lambda message: dialogs.show_error(self, "Fill failed", message))
         self.edges.error.connect(lambda message: dialogs.show_error(self, "Edge detection failed", message))
+        self.restoration.error.connect(lambda message: dialogs.show_error(self, "Detection failed", message))
         self.edges.availability_changed.connect(self._on_edges_availability)
         self.engine_picker.engine_chosen.connect(self._on_engine_chosen)
         canvas.view_changed.connect(lambda: status.set_zoom(canvas.view.zoom))

@@ -21,7 +21,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "clear_guide", "clear_exclusion")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", "zoom_100", "-", "show_edges", "-", "@docks")),
     ("&Tools", ("@tools", "-", "shape_subtract", "-", "size_down", "size_up")),
-    ("F&ill", ("fill", "fill_again", "cancel_fill", "-", "suggest_edges", "clear_after_fill", "-", "compare")),
+    ("F&ill", ("fill", "fill_again", "cancel_fill", "-", "suggest_edges", "clear_after_fill", "-", "compare", "-",
+               "detect_dust", "detect_damage", "add_proposals")),
     ("&Models", ("import_weights", "manage_weights")),
     ("&Help", ("shortcuts", "about")),
 )
