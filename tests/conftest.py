@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Editors started by tests (in this process or as subprocesses) autosave into, and offer recovery
+# from, a private folder: never the user's, whose crashed sessions would open a modal dialog.
+if "INPAINT_STUDIO_RECOVERY" not in os.environ:
+    os.environ["INPAINT_STUDIO_RECOVERY"] = tempfile.mkdtemp(prefix="inpaint-test-recovery-")
+    atexit.register(shutil.rmtree, os.environ["INPAINT_STUDIO_RECOVERY"], ignore_errors=True)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

@@ -90,6 +90,7 @@ class Autosaver(QObject):
         self._lock: QLockFile | None = None
         self._dirty: dict[str, set] = {}
         self._waiting_for_gesture = False
+        self._closed = False  # after finish(): nothing more is written
         self._superseded: list[tuple[Path, QLockFile]] = []  # recovered folders, deleted after our first write
         self.last_ui_seconds = 0.0  # UI-thread time of the last autosave, wall and CPU (the benchmark reads it)
         self.last_ui_cpu_seconds = 0.0
@@ -126,6 +127,10 @@ class Autosaver(QObject):
             return DEFAULT_IDLE_SECONDS
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def folder(self) -> Path | None:
         return self._writer.folder if self._writer else None
 
@@ -133,7 +138,7 @@ class Autosaver(QObject):
 
     def _on_document_replaced(self) -> None:
         self._end_session(keep=False)
-        if self.model.document is not None:
+        if self.model.document is not None and not self._closed:
             folder = self.root / uuid.uuid4().hex[:16]
             self._writer = RecoveryWriter(folder)
             self._dirty = {name: set() for name in LAYERS}
@@ -159,7 +164,7 @@ class Autosaver(QObject):
 
     def autosave_now(self) -> Future | None:
         """Copy the changed tiles and write them in the background; None when there is nothing to do."""
-        if self._writer is None or self.model.document is None or not self.has_changes():
+        if self._closed or self._writer is None or self.model.document is None or not self.has_changes():
             return None
         if self.model.gesture_active:
             self._waiting_for_gesture = True  # half a Stroke is not a committed state
@@ -271,6 +276,7 @@ class Autosaver(QObject):
         else:
             self._drop_superseded()
         self._end_session(keep=keep)
+        self._closed = True
         self._executor.shutdown(wait=True)
 
 

@@ -88,6 +88,8 @@ class SessionController(QObject):
         document = self.model.document
         if document is None:
             return None
+        if self.autosaver.closed:
+            return None
         if self._saving is not None and not self._saving.done():
             self.status.emit("A session is being saved; try again in a moment.")
             return None
