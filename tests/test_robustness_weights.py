@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from inference.engines.deepfill.network import Generator, GeneratorConfig
-from inference.weights import importer, store
+from inference.weights import reading, store
 from inference.weights.importer import import_weights
 from inference.weights.store import WeightsError, find_weights, stored_weights
 from tests.conftest import PROJECT_ROOT
@@ -86,7 +86,7 @@ def test_card_records_the_stored_dtype(tmp_path, weights_dir):
 
 
 def test_zip_bomb_is_refused_by_declared_size(tmp_path, weights_dir, monkeypatch):
-    monkeypatch.setattr(importer, "MAX_DECLARED_BYTES", 4 << 20)
+    monkeypatch.setattr(reading, "MAX_DECLARED_BYTES", 4 << 20)
     bomb = tmp_path / "bomb.pth"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("archive/data/0", b"\0" * (8 << 20))
@@ -98,7 +98,7 @@ def test_zip_bomb_is_refused_by_declared_size(tmp_path, weights_dir, monkeypatch
 
 
 def test_compression_ratio_alone_refuses_a_bomb(tmp_path, weights_dir, monkeypatch):
-    monkeypatch.setattr(importer, "MAX_COMPRESSION_RATIO", 2)
+    monkeypatch.setattr(reading, "MAX_COMPRESSION_RATIO", 2)
     bomb = tmp_path / "bomb.npz"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("a.npy", b"\0" * (3 << 20))
