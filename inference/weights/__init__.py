@@ -1,4 +1,5 @@
-"""Weights: where weight files live (``store``), how foreign files are read (``reading``) and imported (``importer``).
+"""Weights: where weight files live (``store``), how foreign files are read (``reading``) and
+imported safely (``importer``).
 
 Every file is ``weights/NAME.safetensors`` with a JSON model card. Published ``.pth`` files are read
 only with ``torch.load(weights_only=True)`` and checked key by key before they are stored.
