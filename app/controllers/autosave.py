@@ -137,7 +137,9 @@ class Autosaver(QObject):
     # --- tracking changes --------------------------------------------------------------------
 
     def _on_document_replaced(self) -> None:
+        # The editor asked about unsaved work before replacing the Document: its files can go.
         self._end_session(keep=False)
+        self._drop_superseded()
         if self.model.document is not None and not self._closed:
             folder = self.root / uuid.uuid4().hex[:16]
             self._writer = RecoveryWriter(folder)
