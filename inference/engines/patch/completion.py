@@ -40,16 +40,16 @@ class Schedule:
 
 
 QUALITIES = {
-    "fast": Schedule(3, 4, 2, 1, 1, 24, 48, 100_000),
-    "high": Schedule(3, 8, 3, 2, 2, 16, 1 << 20, 400_000),
+    "fast": Schedule(2, 4, 2, 1, 1, 24, 48, 100_000),
+    "high": Schedule(2, 8, 3, 2, 2, 16, 1 << 20, 400_000),
 }
 
 # Guide/edge channel scale against 0..255 colour. Along a sketched line a missed line must cost more
 # than the colour of the line itself (the first estimate there is a smooth blur, not yet the line).
 GUIDE_WEIGHT = 1000.0
-KNOWN_GUIDE_WEIGHT = 0.1  # outside the Hole colour decides; edges only break ties
+KNOWN_GUIDE_WEIGHT = 0.01  # outside the Hole colour decides; edges only break ties
 EDGE_STEP = 30.0  # grey-level change per pixel that counts as a full edge
-SPREAD = 0.3  # voting weights fall by e per this fraction of the mean patch cost
+SPREAD = 1.0  # voting weights fall by e per this multiple of the median patch cost
 PARALLEL_MIN_PIXELS = 1_000_000
 _MIN_SOURCES = 16  # a level needs at least this many source patches to be searched
 LevelDone = Callable[[int, int], None]
@@ -73,10 +73,43 @@ def complete(
     should_cancel: CancelCheck,
     level_done: LevelDone,
 ) -> np.ndarray:
-    """Fill ``hole`` of the RGB uint8 crop ``image`` copying only from ``allowed`` pixels; returns uint8."""
+    """Fill ``hole`` of the RGB uint8 crop ``image`` copying only from ``allowed`` pixels; returns uint8.
+
+    With Guide lines in the Hole the lines are synthesised first: a guided completion fills a band
+    along them, then the rest of the Hole is completed from colour alone around that band. (One
+    guided pass over the whole Hole lets the line term outweigh colour everywhere: the sea beside
+    a sketched shoreline would be copied from the horizon.)
+    """
     allowed = allowed & ~hole
     radius = _usable_radius(allowed, schedule.patch_radius)
-    lines = None if guide is None or not guide.any() else guide > 0
+    lines = None if guide is None or not (guide[hole] > 0).any() else guide > 0
+    if lines is None:
+        return _complete_once(image, hole, allowed, None, radius, schedule, seed, should_cancel, level_done)
+    width = 2 * (4 * radius + 2) + 1
+    band = hole & cv2.dilate(lines.astype(np.uint8), np.ones((width, width), np.uint8)).astype(bool)
+    guided = _complete_once(image, hole, allowed, lines, radius, schedule, seed, should_cancel,
+                            lambda done, total: level_done(done, 2 * total))
+    staged = image.copy()
+    staged[band] = guided[band]
+    rest = hole & ~band
+    if not rest.any():
+        level_done(1, 1)
+        return staged
+    return _complete_once(staged, rest, allowed, None, radius, schedule, seed + 1, should_cancel,
+                          lambda done, total: level_done(total + done, 2 * total))
+
+
+def _complete_once(
+    image: np.ndarray,
+    hole: np.ndarray,
+    allowed: np.ndarray,
+    lines: np.ndarray | None,
+    radius: int,
+    schedule: Schedule,
+    seed: int,
+    should_cancel: CancelCheck,
+    level_done: LevelDone,
+) -> np.ndarray:
     pyramid = _pyramid(Level(image.astype(np.float32), hole, allowed, lines), radius, schedule.coarsest_hole)
     previous: tuple[Level, np.ndarray, np.ndarray] | None = None
     for depth in range(len(pyramid) - 1, -1, -1):
@@ -213,8 +246,12 @@ def _threads_for(target_pixels: int) -> int:
 
 
 def _vote(feat, hole, target, box, nnf, cost, weights, radius) -> None:
-    # Weights fall by e for every SPREAD × mean cost: good matches dominate, poor ones still blend seams.
-    spread = SPREAD * kernels.mean_cost(cost, target, box) + 1.0
+    # Weights fall by e for every SPREAD × median cost: good matches dominate, poor ones still blend
+    # seams. The median, not the mean: a few patches on a sketched line cost far more than the rest
+    # and would flatten every weight (and blur the whole fill).
+    costs = cost[target]
+    step = max(1, costs.size // 65536)  # a strided sample is as good a median and keeps big levels cheap
+    spread = SPREAD * float(np.median(costs[::step])) + 1.0
     kernels.patch_weights(cost, target, box, spread, weights)
     kernels.vote(feat, hole, target, box, nnf, weights, radius)
 

@@ -187,19 +187,6 @@ def patchmatch_pass(feat, aux_w, valid, target, box, nnf, cost, r, along_rows, f
                 radius //= 2
 
 
-@nb.njit(cache=True)
-def mean_cost(cost, target, box):
-    top, left, bottom, right = box
-    total = 0.0
-    count = 0
-    for y in range(top, bottom):
-        for x in range(left, right):
-            if target[y, x]:
-                total += cost[y, x]
-                count += 1
-    return total / max(count, 1)
-
-
 @nb.njit(cache=True, parallel=True)
 def patch_weights(cost, target, box, spread, weights):
     """Voting weight of every target patch: falls by e per ``spread`` of cost (capped, so the
