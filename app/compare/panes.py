@@ -57,10 +57,7 @@ def crop_around_hole(mask: np.ndarray) -> Box | None:
 
 
 def widened_to_aspect(box: Box, aspect: float, shape: tuple[int, ...]) -> Box:
-    """``box`` grown around its centre to ``aspect`` (width / height), shifted and clamped into ``shape``.
-
-    A pane wider than the Hole's crop then shows more context instead of grey bars.
-    """
+    """``box`` grown around its centre to ``aspect`` (w / h), kept inside ``shape``: context, not grey bars."""
     height, width = shape[0], shape[1]
     want_w = max(box.width, min(width, round(box.height * aspect)))
     want_h = max(box.height, min(height, round(box.width / aspect)))
@@ -278,8 +275,7 @@ class PaneCell(QFrame):
         self.split_button.setEnabled(False)
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
-        for label in (self.title, self.time):
-            # Long titles and times may shrink (elided by the frame) instead of widening the window.
+        for label in (self.title, self.time):  # long texts shrink instead of widening the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(24)
         self.title.setToolTip(title)
@@ -339,10 +335,7 @@ class PaneCell(QFrame):
 
     def show_result(self, result: Result, before: np.ndarray, hole: np.ndarray, crop: Box | None,
                     applicable: bool = True) -> None:
-        """The Result (or its error) with its time and scores; ``before`` is the Engine's input.
-
-        A Result of a scoring run (simulated damage) is never offered for the photo: ``applicable`` False.
-        """
+        """The Result (or its error), time and scores; ``before``: the Engine's input; ``applicable``: may land."""
         self.progress.hide()
         self.stale = self.pane.stale = False
         if not result.ok:
