@@ -102,3 +102,17 @@ def test_a_fill_hides_the_old_edges_at_once_and_says_they_are_recomputed(edges_e
     qtbot.waitUntil(lambda: window.canvas.layer("edges") is not None, timeout=5000)
     assert time.monotonic() - started < 5
     assert len(window.edges_calls) == 2 and (window.edges_calls[1][25:35, 25:55] == (10, 200, 30)).all()
+
+
+def test_suggested_stubs_leave_out_specks():
+    from app.controllers.edges import suggested_lines
+
+    hole = np.zeros((120, 160), bool)
+    hole[40:80, 60:100] = True
+    lines = np.zeros_like(hole)
+    lines[60, 10:150] = True  # an outline crossing the Hole
+    lines[30:32, 70] = True  # a speck of texture in the band above it
+    stubs = suggested_lines(hole, lines)
+    assert stubs[59:62, 40:60].all() and stubs[59:62, 100:120].all()
+    assert not stubs[25:36, 65:75].any()
+    assert not stubs[hole].any()

@@ -18,10 +18,12 @@ from app.document import GUIDE_LINE
 from app.history import commands
 from app.history.model import DocumentModel
 from app.worker import JobContext, JobRunner
+from inference.edges.thin import drop_short
 from inference.engines.regions import Box
 from inference.io import masks
 
 SUGGEST_BAND = 24  # px around the Hole whose edges "Suggest edges" copies into the Guide
+MIN_STUB_PIXELS = 3 * 6  # a suggested stub is at least ~6 px of a 3-px line
 OVERLAY_FLOOR = 0.3  # edge probabilities below this are not drawn (HED is never exactly 0)
 NOT_CHECKED = "Checking whether HED edge detection can run…"
 
@@ -68,7 +70,8 @@ def suggested_lines(hole: np.ndarray, lines: np.ndarray) -> np.ndarray:
         return result
     box = Box(rows.min(), columns.min(), rows.max() + 1, columns.max() + 1)
     widened = cv2.dilate(lines[box.slices].view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    result[box.slices] = widened & band[box.slices]
+    # Cutting lines at the band's edge leaves specks; a stroke worth continuing is longer than that.
+    result[box.slices] = drop_short(widened & band[box.slices], MIN_STUB_PIXELS)
     return result
 
 
