@@ -99,7 +99,7 @@ def _refine_part(image, labels, label, box, sensitivity, kind, found) -> None:
     core = part & (depth >= CORE_DEPTH)
     signed = _choose_polarity(difference, core, threshold, kind)
     local_threshold = threshold * (1.0 + (RIM_STRICTNESS - 1.0) * np.clip(1.0 - depth, 0.0, 1.0))
-    defect = _drop_crumbs(_hysteresis(signed, part, local_threshold))
+    defect = _drop_crumbs(_through_the_middle(_hysteresis(signed, part, local_threshold), core))
     if defect.any():
         defect = cv2.morphologyEx(defect.astype(np.uint8), cv2.MORPH_CLOSE, disc(1)).astype(bool) & part
         found[top:bottom, left:right] |= defect
@@ -131,6 +131,17 @@ def _choose_polarity(difference, part, threshold, kind) -> np.ndarray:
     bright = np.clip(inside - threshold, 0, None).sum()
     dark = np.clip(-inside - threshold, 0, None).sum()
     return difference if bright >= dark else -difference
+
+
+def _through_the_middle(defect: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Only pieces that reach the Stroke's middle: the brush was centred on the defect, not on its rim."""
+    count, labels = cv2.connectedComponents(defect.astype(np.uint8), connectivity=8)
+    if count <= 1 or not core.any():
+        return defect
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[core & defect])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def _drop_crumbs(defect: np.ndarray) -> np.ndarray:
