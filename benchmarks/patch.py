@@ -232,7 +232,7 @@ def contact_sheet(rows: list[list[np.ndarray]], path: Path, column_width: int = 
                     cv2.LINE_AA)
     padded = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in scaled_rows]
     sheet = np.vstack([header, *padded])
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def main() -> int:
