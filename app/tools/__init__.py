@@ -4,6 +4,3 @@ Tool Options panel (``options``).
 
 May import: app.history and below, inference.
 """
-
-# painting first: it ends by importing the Scratch brush, which is built on painting's Tool.
-from app.tools import painting  # noqa: E402, F401

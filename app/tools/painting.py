@@ -17,6 +17,7 @@ from app.history import commands
 from app.history.model import DocumentModel
 from app.patches import StrokeRecorder
 from app.tools import raster
+from app.tools.scratch import ScratchBrush
 
 SIZE_LIMITS = {"mask": (1, 500), "sketch": (1, 8), "sketch_eraser": (1, 500), "sampling": (1, 1000)}
 DEFAULT_SIZES = {"mask": 40, "sketch": 3, "sketch_eraser": 24, "sampling": 80}
@@ -305,10 +306,6 @@ class LassoTool(ShapeTool):
         path.closeSubpath()
         return path
 
-
-# The Scratch brush is built on Tool above; app/tools/__init__ imports this module first, so the
-# import below always finds Tool defined.
-from app.tools.scratch import ScratchBrush  # noqa: E402
 
 TOOL_CLASSES = (MaskBrush, MaskEraser, SketchPen, SketchEraser, SamplingExclude, SamplingInclude, RectangleTool,
                 LassoTool, ScratchBrush)

@@ -15,22 +15,29 @@ from PySide6.QtGui import QPainterPath, QPainterPathStroker, QPen
 from app.history import commands
 from app.history.model import DocumentModel
 from app.tools import raster
-from app.tools.painting import Tool, ToolSizes
 from inference.restoration import DEFAULT_SENSITIVITY, refine_stroke
 
 
-class ScratchBrush(Tool):
+class ScratchBrush:
+    """A tool like those of :mod:`app.tools.painting` (same attributes and gesture methods), kept
+    apart from them so that painting can list it without the two modules importing each other."""
+
     name, label, shortcut, icon = "scratch", "Scratch brush", "D", "brush"
     tip = ("Paint roughly over a scratch, crack or speck: on release only the defect inside your Stroke "
            "is added to the Hole")
     size_key = "mask"
     sensitivity = DEFAULT_SENSITIVITY  # shared by every Scratch brush; set in Tool Options
 
-    def __init__(self, model: DocumentModel, sizes: ToolSizes) -> None:
-        super().__init__(model, sizes)
+    def __init__(self, model: DocumentModel, sizes) -> None:
+        self.model = model
+        self.sizes = sizes  # app.tools.painting.ToolSizes, shared with the other brushes
+        self.active = False
         self.points: list[tuple[float, float]] = []
         self.diameters: list[float] = []
         self.last_found = 0  # pixels the last Stroke added (for the status line and the tests)
+
+    def diameter(self) -> float:
+        return float(self.sizes.get(self.size_key))
 
     @classmethod
     def set_sensitivity(cls, value: float) -> None:
