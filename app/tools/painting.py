@@ -194,11 +194,6 @@ class SketchEraser(BrushTool):
     layer, value, size_key = "guide", 0, "sketch_eraser"
 
 
-# Ctrl or Alt held: the other mode. Alt alone is taken by most Linux window managers (it moves the
-# window), so Ctrl and the toolbar's Subtract toggle do the same, as in GIMP and Krita.
-OTHER_MODE_KEYS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
-
-
 class SamplingExclude(BrushTool):
     name, label, shortcut, icon = "sampling_exclude", "Sampling area: exclude", "A", "sampling_exclude"
     tip = "Paint where the content-aware fill must not copy from (Shift+click: straight line)"
@@ -209,6 +204,11 @@ class SamplingInclude(BrushTool):
     name, label, shortcut, icon = "sampling_include", "Sampling area: include", "Shift+A", "sampling_include"
     tip = "Give excluded pixels back to the Sampling area (Shift+click: straight line)"
     layer, value, size_key = "exclusion", 0, "sampling"
+
+
+# Ctrl or Alt held: the other mode. Alt alone is taken by most Linux window managers (it moves the
+# window), so Ctrl and the toolbar's Subtract toggle do the same, as in GIMP and Krita.
+OTHER_MODE_KEYS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 
 
 class ShapeTool(Tool):
