@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import report  # noqa: E402  (benchmarks/report.py, beside this script)
 
-from inference.engines.registry import create_engine  # noqa: E402
+from inference.engines.registry import create_engine, get_spec  # noqa: E402
 from inference.evaluation.compare import damaged_input  # noqa: E402
 from inference.evaluation.metrics import score  # noqa: E402
 from inference.io.images import open_image  # noqa: E402
@@ -71,6 +71,8 @@ def engines() -> dict[str, object]:
         "patch (fast)": create_engine("patch"),
         "patch (high)": create_engine("patch", quality="high"),
     }
+    if get_spec("patch_best").check().available:
+        found["patch_best (pypatchmatch by crop)"] = create_engine("patch_best")
     try:
         found["pypatchmatch (patch 3)"] = PyPatchMatch(3)
     except (ImportError, OSError) as error:  # not installed: the rows say so

@@ -251,4 +251,4 @@ def test_bench_cli_skips_engines_without_weights_and_never_imports_torch(tmp_pat
     assert completed.stdout.strip().splitlines()[-1] == "0 False"
     assert "skipped" in completed.stderr
     engines = {row["engine"] for row in _rows(out / "records.csv")}
-    assert engines == {"telea", "ns", "patch_no_guide"}  # every engine that needs no weights
+    assert engines == {"telea", "ns", "patch_no_guide", "patch_best"}  # every engine that needs no weights

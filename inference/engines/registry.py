@@ -66,6 +66,15 @@ def _numba() -> Availability:
     return Availability(False, "the numba package is not installed", "pip install numba")
 
 
+def _pypatchmatch() -> Availability:
+    from inference.engines.patch.library import library_available
+
+    available, reason = library_available()
+    if available:
+        return Availability(True)
+    return Availability(False, reason, "pip install pypatchmatch")
+
+
 def _deepfill_weights(guided: bool) -> Availability:
     # The guided model also serves plain fills (with an empty guide), so either file will do then.
     found = find_weights("deepfill_v2", prefer="deepfill_v2_guided", input_channels=6)
@@ -97,6 +106,10 @@ ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec(
         "patch", "Content-aware (PatchMatch)", True, "inference.engines.patch.engine:patch_engine", _numba,
         {"quality": "fast", "seed": 0, "context": None},  # context None: per quality
+    ),
+    EngineSpec(
+        "patch_best", "Content-aware, best texture (pypatchmatch)", False,
+        "inference.engines.patch.library:library_patch_engine", _pypatchmatch, {"seed": 0},
     ),
     EngineSpec(
         "deepfill_v2", "DeepFill v2", False, "inference.engines.deepfill.engine:plain_engine",
