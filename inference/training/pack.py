@@ -244,6 +244,19 @@ def _encode_all(prepared: list[_Prepared], max_side: int, quality: int) -> list[
 # ------------------------------------------------------------------------------------------- build
 
 
+def pack_manifest(source, max_side: int, quality: int, edge_kind: str, has_trunk: bool, entries,
+                  **layout) -> dict:
+    """The manifest of a pack; ``layout`` adds the fields of a sharded one before the photo list."""
+    return {
+        "format": PACK_FORMAT, "version": PACK_VERSION, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "source_folder": str(source), "max_side": max_side, "jpeg_quality": quality, "edges": edge_kind,
+        "edge_encoding": EDGE_ENCODING if edge_kind != "none" else None,
+        "feature_trunk": TRUNK_NAME if has_trunk else None,
+        **layout,
+        "photos": [entry_record(entry) for entry in entries],
+    }
+
+
 def prepare_pack(
     source: Path,
     out: Path,
@@ -323,13 +336,7 @@ def _write_pack(
                                  photo.licence, photo.source))
     if trunk is not None:
         _copy_trunk_fp16(trunk, staging / TRUNK_NAME)
-    manifest = {
-        "format": PACK_FORMAT, "version": PACK_VERSION, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "source_folder": str(source), "max_side": max_side, "jpeg_quality": quality, "edges": edge_kind,
-        "edge_encoding": EDGE_ENCODING if edge_kind != "none" else None,
-        "feature_trunk": TRUNK_NAME if trunk is not None else None,
-        "photos": [entry_record(entry) for entry in entries],
-    }
+    manifest = pack_manifest(source, max_side, quality, edge_kind, trunk is not None, entries)
     (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     if out.exists():
         shutil.rmtree(out)

@@ -40,15 +40,12 @@ from inference.training.pack import (
     edges_from_folder,
     find_source_photos,
     fitted_size,
+    pack_manifest,
 )
 from inference.training.packfile import (
-    EDGE_ENCODING,
     MANIFEST_NAME,
-    PACK_FORMAT,
-    PACK_VERSION,
     PackError,
     PackPhoto,
-    entry_record,
     is_grey,
 )
 
@@ -146,14 +143,8 @@ def prepare_sharded_pack(
     edge_kind = "hed" if detector is not None else ("folder" if edges_folder is not None else "none")
     if trunk is not None:
         _copy_trunk_fp16(trunk, staging / TRUNK_NAME)
-    manifest = {
-        "format": PACK_FORMAT, "version": PACK_VERSION, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "source_folder": str(source), "max_side": max_side, "jpeg_quality": quality, "edges": edge_kind,
-        "edge_encoding": EDGE_ENCODING if edge_kind != "none" else None,
-        "feature_trunk": TRUNK_NAME if trunk is not None else None,
-        "layout": "shards", "shard_mib": shard_mib, "shards": [f"{SHARD_FOLDER}/{name}" for name in writer.names],
-        "photos": [entry_record(entry) for entry in entries],
-    }
+    manifest = pack_manifest(source, max_side, quality, edge_kind, trunk is not None, entries, layout="shards",
+                             shard_mib=shard_mib, shards=[f"{SHARD_FOLDER}/{name}" for name in writer.names])
     (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     if out.exists():
         shutil.rmtree(out)
