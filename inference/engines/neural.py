@@ -138,7 +138,7 @@ class NeuralEngine(Engine):
     ) -> None:
         self.model()  # load before the first crop, so a bad weight file fails before any work
         call = _CallState(self.device)
-        regions = plan_regions(mask, self.context_margin, merge_gap=self.min_context)
+        regions = plan_regions(mask, self.context_margin, merge_gap=self.min_context, should_cancel=should_cancel)
 
         def fill_crop(crop: np.ndarray, crop_mask: np.ndarray, crop_guide: np.ndarray | None) -> np.ndarray:
             return self.fill_crop(crop, crop_mask, crop_guide, call)

@@ -72,7 +72,7 @@ class PatchEngine(Engine):
         area = self.sampling_area
         if area is not None and area.shape != mask.shape:
             raise ValueError(f"the sampling area is {area.shape[::-1]} px, the photo {mask.shape[::-1]}")
-        regions = plan_regions(mask, self.context_margin, merge_gap=MERGE_GAP)
+        regions = plan_regions(mask, self.context_margin, merge_gap=MERGE_GAP, should_cancel=should_cancel)
         schedule = QUALITIES[self.quality]
         steps = 100  # progress units per region, shared out over its pyramid levels
         position = {"index": 0}
