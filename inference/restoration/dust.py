@@ -26,6 +26,9 @@ from inference.restoration.filters import (
 
 WORK_SIDE = 1024
 LARGEST_SPECK = 0.016  # of the working copy's shorter side: 8 px at 512, 16 px at 1024
+FLOOR = (45.0, 18.0)  # least contrast of a speck, grey levels, at sensitivity 0 and 1
+TEXTURE_FACTOR = (30.0, 9.0)  # contrast a speck needs as a multiple of the texture around it
+MAX_EDGES = (10.0, 26.0)  # largest mean gradient around a speck (flat surroundings)
 
 
 def propose_dust(image: np.ndarray, sensitivity: float = 0.5, region: np.ndarray | None = None,
@@ -48,10 +51,10 @@ def propose_dust(image: np.ndarray, sensitivity: float = 0.5, region: np.ndarray
 
 
 def _specks_of_one_polarity(signed, edges, largest, sensitivity) -> np.ndarray:
-    floor = lerp(50.0, 20.0, sensitivity)
+    floor = lerp(*FLOOR, sensitivity)
     loose = signed > 0.5 * floor
     texture = local_texture(signed, loose, 6 * largest + 1)
-    threshold = np.maximum(floor, lerp(22.0, 6.0, sensitivity) * texture)
+    threshold = np.maximum(floor, lerp(*TEXTURE_FACTOR, sensitivity) * texture)
     strong = signed > threshold
     weak = (signed > 0.5 * threshold).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
@@ -62,7 +65,7 @@ def _specks_of_one_polarity(signed, edges, largest, sensitivity) -> np.ndarray:
     compact = areas >= 0.3 * widths * heights
     small = (np.maximum(widths, heights) <= largest) & (areas >= 2)
     flat_at = _value_at_components(labels, count, edges)
-    flat = flat_at <= lerp(8.0, 22.0, sensitivity)
+    flat = flat_at <= lerp(*MAX_EDGES, sensitivity)
     keep = has_strong & compact & small & flat
     keep[0] = False
     return keep[labels]

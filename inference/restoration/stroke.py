@@ -8,6 +8,8 @@ and a minority differ from their surroundings. Per connected part of the Stroke:
 2. the grain level is measured on a ring just outside the Stroke (clean by assumption), and the
    threshold is a multiple of it, never below a minimum contrast;
 3. bright or dark is chosen by which side has more mass beyond the threshold (``kind="auto"``);
+   with ``"auto"`` the same is done on warmth (red minus blue), and a brown cast wider than a
+   speck that stands out clearly more than the brightness does is taken instead (a stain);
 4. weak pixels are kept only when connected to strong ones (hysteresis), small gaps are closed,
    and the result is grown by ``grow`` px so that a fill also covers the soft halo of the defect.
 
@@ -36,10 +38,14 @@ from inference.restoration.filters import (
 STROKE_KINDS = ("auto", "dark", "bright")
 RING = 5  # px of clean surroundings used to measure the grain
 MIN_SIGMA = 1.5
-CORE_DEPTH = 0.4  # share of the Stroke's half-width that counts as its middle
-RIM_STRICTNESS = 1.8
+CORE_DEPTH = 0.5  # share of the Stroke's half-width that counts as its middle
+RIM_STRICTNESS = 2.6  # how many times the contrast a pixel at the rim needs
 CRUMB = 0.1  # pieces smaller than this share of the largest piece are texture the Stroke grazed
+FLOOR = (26.0, 8.0)  # least contrast of a defect, grey levels, at sensitivity 0 and 1
+GRAIN_FACTOR = (7.0, 2.5)  # contrast a defect needs as a multiple of the grain
 CEILING = (120.0, 50.0)  # largest threshold at sensitivity 0 and 1
+WARMTH_PREFERENCE = 1.5  # how much more a brown cast must stand out than brightness to be chosen
+SMALLEST_CAST = 150  # px of a stain's middle beyond the threshold
 
 
 def refine_stroke(image: np.ndarray, stroke_mask: np.ndarray, sensitivity: float = 0.5,
@@ -83,26 +89,50 @@ def _refine_part(image, labels, label, box, sensitivity, kind, found) -> None:
     top, left = max(0, y - margin), max(0, x - margin)
     bottom, right = min(labels.shape[0], y + h + margin), min(labels.shape[1], x + w + margin)
     part = labels[top:bottom, left:right] == label
-    grey = luminance(image[top:bottom, left:right])
+    crop = image[top:bottom, left:right]
+    # A person paints along the defect: its middle decides bright or dark, and a pixel near the
+    # Stroke's rim needs up to RIM_STRICTNESS times the contrast (what the brush only grazed).
+    depth = cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, 3) / max(radius, 1.0)
+    core = part & (depth >= CORE_DEPTH)
+    strictness = 1.0 + (RIM_STRICTNESS - 1.0) * np.clip(1.0 - depth, 0.0, 1.0)
+    signed, threshold = _contrast(luminance(crop), part, core, window, sensitivity, kind)
+    if kind == "auto":
+        # A water or chemical stain is a brown cast that may barely change the brightness: when
+        # the warmth (red minus blue) stands out more in the Stroke's middle, that is the defect.
+        warm_signed, warm_threshold = _contrast(_warmth(crop), part, core, window, sensitivity, kind)
+        # Only a cast wider than a speck: dust is slightly warm too, and its brightness is what counts.
+        wide = int(((warm_signed > warm_threshold) & core).sum()) >= SMALLEST_CAST
+        if wide and _excess(warm_signed, warm_threshold, core) > WARMTH_PREFERENCE * _excess(signed, threshold, core):
+            signed, threshold = warm_signed, warm_threshold
+    defect = _drop_crumbs(_through_the_middle(_hysteresis(signed, part, threshold * strictness), core))
+    if defect.any():
+        defect = cv2.morphologyEx(defect.astype(np.uint8), cv2.MORPH_CLOSE, disc(1)).astype(bool) & part
+        found[top:bottom, left:right] |= defect
+
+
+def _contrast(grey, part, core, window, sensitivity, kind):
+    """The difference from the local median, turned so that the defect is positive, and its threshold."""
     difference = grey.astype(np.float32) - median_background(grey, window).astype(np.float32)
     ring = grow(part, RING) & ~part
     # Grain from the clean ring outside, or from the Stroke itself when a thin defect leaves most of
     # it clean: whichever is calmer (a ring that grazes eyelashes or hair overstates the grain).
     sigma = min(_robust_sigma(difference[ring]) if ring.any() else np.inf, _robust_sigma(difference[part]))
-    floor = lerp(26.0, 8.0, sensitivity)
+    floor = lerp(*FLOOR, sensitivity)
     # Over hair or foliage the grain alone would ask for more contrast than any defect has; past
     # the ceiling the person's choice of where to paint is trusted.
-    threshold = min(max(floor, lerp(7.0, 2.5, sensitivity) * sigma), lerp(CEILING[0], CEILING[1], sensitivity))
-    # A person paints along the defect: its middle decides bright or dark, and a pixel near the
-    # Stroke's rim needs up to RIM_STRICTNESS times the contrast (what the brush only grazed).
-    depth = cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, 3) / max(radius, 1.0)
-    core = part & (depth >= CORE_DEPTH)
-    signed = _choose_polarity(difference, core, threshold, kind)
-    local_threshold = threshold * (1.0 + (RIM_STRICTNESS - 1.0) * np.clip(1.0 - depth, 0.0, 1.0))
-    defect = _drop_crumbs(_through_the_middle(_hysteresis(signed, part, local_threshold), core))
-    if defect.any():
-        defect = cv2.morphologyEx(defect.astype(np.uint8), cv2.MORPH_CLOSE, disc(1)).astype(bool) & part
-        found[top:bottom, left:right] |= defect
+    threshold = min(max(floor, lerp(*GRAIN_FACTOR, sensitivity) * sigma), lerp(CEILING[0], CEILING[1], sensitivity))
+    return _choose_polarity(difference, core, threshold, kind), threshold
+
+
+def _warmth(image: np.ndarray) -> np.ndarray:
+    """Red minus blue (uint8, 128 = neutral): how brown a pixel is."""
+    rgb = image.astype(np.int16)
+    return np.clip(128 + (rgb[..., 0] - rgb[..., 2]) // 2, 0, 255).astype(np.uint8)
+
+
+def _excess(signed: np.ndarray, threshold: float, core: np.ndarray) -> float:
+    """How far the Stroke's middle stands out beyond the threshold, in thresholds."""
+    return float(np.clip(signed[core] / threshold - 1.0, 0, None).sum()) if core.any() else 0.0
 
 
 def _covers_a_corner(shape, box) -> bool:
