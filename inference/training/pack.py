@@ -244,6 +244,13 @@ def _encode_all(prepared: list[_Prepared], max_side: int, quality: int) -> list[
 # ------------------------------------------------------------------------------------------- build
 
 
+def photo_edges(photo, rgb: np.ndarray, detector, cache, read_edges):
+    """One photo's edge map: from the detector (through the cache), a folder of edge maps, or none."""
+    if detector is not None:
+        return cache.get(photo, rgb, detector)
+    return read_edges(photo, rgb.shape[:2]) if read_edges is not None else None
+
+
 def pack_manifest(source, max_side: int, quality: int, edge_kind: str, has_trunk: bool, entries,
                   **layout) -> dict:
     """The manifest of a pack; ``layout`` adds the fields of a sharded one before the photo list."""
@@ -285,11 +292,7 @@ def prepare_pack(
     prepared = []
     for number, photo in enumerate(photos, start=1):
         rgb = open_image(photo.path).pixels
-        if detector is not None:
-            edges = cache.get(photo, rgb, detector)
-        else:
-            edges = read_edges(photo, rgb.shape[:2]) if read_edges is not None else None
-        prepared.append(_Prepared(photo, rgb, edges))
+        prepared.append(_Prepared(photo, rgb, photo_edges(photo, rgb, detector, cache, read_edges)))
         if number % 25 == 0 or number == len(photos):
             log(f"decoded {number}/{len(photos)} photos ({time.perf_counter() - started:.0f} s)")
     trunk_bytes = trunk.stat().st_size // 2 if trunk is not None else 0  # stored in fp16

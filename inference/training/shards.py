@@ -41,6 +41,7 @@ from inference.training.pack import (
     find_source_photos,
     fitted_size,
     pack_manifest,
+    photo_edges,
 )
 from inference.training.packfile import (
     MANIFEST_NAME,
@@ -127,10 +128,7 @@ def prepare_sharded_pack(
     try:
         for number, photo in enumerate(photos, start=1):
             rgb = open_image(photo.path).pixels
-            if detector is not None:
-                edges = cache.get(photo, rgb, detector)
-            else:
-                edges = read_edges(photo, rgb.shape[:2]) if read_edges is not None else None
+            edges = photo_edges(photo, rgb, detector, cache, read_edges)
             entries.append(_store(writer, _Prepared(photo, rgb, edges), max_side, quality))
             if number % 100 == 0 or number == len(photos):
                 log(f"stored {number}/{len(photos)} photos in {len(writer.names)} shards "
