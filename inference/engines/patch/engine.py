@@ -8,12 +8,11 @@ gives "another result".
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
-from inference.engines.contract import CancelCheck, Engine, Progress
+from inference.engines.contract import CancelCheck, Progress
 from inference.engines.patch.completion import QUALITIES, complete
+from inference.engines.patch.sampling import SampledEngine
 from inference.engines.regions import Box, fill_by_regions, plan_regions
 
 MIN_CONTEXT = 48  # px of context around even a one-pixel Hole
@@ -23,7 +22,7 @@ MERGE_GAP = 64  # Hole parts closer than this are completed in one crop
 DEFAULT_CONTEXT = {"fast": 0.5, "high": 1.0}
 
 
-class PatchEngine(Engine):
+class PatchEngine(SampledEngine):
     name = "patch"
     accepts_guide = True
 
@@ -38,22 +37,6 @@ class PatchEngine(Engine):
         self.quality = quality
         self.seed = int(seed)
         self.context = float(context)
-        self.sampling_area: np.ndarray | None = None  # bool (H, W): True = may copy from here
-
-    def restricted_to(self, sampling_area: np.ndarray | None) -> PatchEngine:
-        """A copy of this engine that copies patches only from ``sampling_area`` (None = anywhere)."""
-        if sampling_area is not None and (
-            not isinstance(sampling_area, np.ndarray) or sampling_area.dtype != np.bool_ or sampling_area.ndim != 2
-        ):
-            raise ValueError("the sampling area must be a bool array of the photo's height and width")
-        engine = copy.copy(self)
-        engine.sampling_area = sampling_area
-        return engine
-
-    def with_seed(self, seed: int) -> PatchEngine:
-        engine = copy.copy(self)
-        engine.seed = int(seed)
-        return engine
 
     def context_margin(self, box: Box) -> tuple[int, int]:
         side = max(box.height, box.width)
@@ -69,9 +52,7 @@ class PatchEngine(Engine):
         should_cancel: CancelCheck,
         progress: Progress,
     ) -> None:
-        area = self.sampling_area
-        if area is not None and area.shape != mask.shape:
-            raise ValueError(f"the sampling area is {area.shape[::-1]} px, the photo {mask.shape[::-1]}")
+        area = self.checked_area(mask)
         regions = plan_regions(mask, self.context_margin, merge_gap=MERGE_GAP, should_cancel=should_cancel)
         schedule = QUALITIES[self.quality]
         steps = 100  # progress units per region, shared out over its pyramid levels

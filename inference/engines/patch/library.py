@@ -10,12 +10,11 @@ fills nor copies from), and the crops follow the Hole as in ``patch``, so a smal
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
-from inference.engines.contract import CancelCheck, Engine, Progress
+from inference.engines.contract import CancelCheck, Progress
 from inference.engines.interruptible import call_interruptibly
+from inference.engines.patch.sampling import SampledEngine
 from inference.engines.regions import Box, fill_by_regions, plan_regions
 
 PATCH_SIZE = 3  # pypatchmatch's patch side: 3 scored best on dev_eval crops (issue 12's table)
@@ -43,7 +42,7 @@ def fill_with_library(crop: np.ndarray, hole: np.ndarray, excluded: np.ndarray |
     return patch_match.inpaint(crop, hole_u8, global_mask=excluded.astype(np.uint8) * 255, patch_size=PATCH_SIZE)
 
 
-class LibraryPatchEngine(Engine):
+class LibraryPatchEngine(SampledEngine):
     name = "patch_best"
     accepts_guide = False
 
@@ -51,18 +50,6 @@ class LibraryPatchEngine(Engine):
         if int(seed) < 0:
             raise ValueError(f"seed must be 0 or more, got {seed}")
         self.seed = int(seed)
-        self.sampling_area: np.ndarray | None = None  # bool (H, W): True = may copy from here
-
-    def restricted_to(self, sampling_area: np.ndarray | None) -> LibraryPatchEngine:
-        """A copy that copies patches only from ``sampling_area`` (None = anywhere)."""
-        engine = copy.copy(self)
-        engine.sampling_area = sampling_area
-        return engine
-
-    def with_seed(self, seed: int) -> LibraryPatchEngine:
-        engine = copy.copy(self)
-        engine.seed = int(seed)
-        return engine
 
     @staticmethod
     def context_margin(box: Box) -> tuple[int, int]:
@@ -71,9 +58,7 @@ class LibraryPatchEngine(Engine):
 
     def _fill_into(self, image: np.ndarray, result: np.ndarray, mask: np.ndarray, guide: np.ndarray | None,
                    should_cancel: CancelCheck, progress: Progress) -> None:
-        area = self.sampling_area
-        if area is not None and area.shape != mask.shape:
-            raise ValueError(f"the sampling area is {area.shape[::-1]} px, the photo {mask.shape[::-1]}")
+        area = self.checked_area(mask)
         regions = plan_regions(mask, self.context_margin, merge_gap=MERGE_GAP, should_cancel=should_cancel)
         position = iter(range(len(regions)))
         progress(0, len(regions))
