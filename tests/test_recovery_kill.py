@@ -54,14 +54,18 @@ def _commit_work(window, folder: Path, after_fill) -> None:
     _gesture(window, "sketch", [(10, 100), (150, 90)])
     _gesture(window, "sampling_exclude", [(150, 120), (170, 130)])
 
-    def landed(*_args) -> None:
-        window.runner.finished.disconnect(landed)
+    def landed(busy: bool) -> None:
+        # The fill controller goes idle only after the Result is in the History; the runner's
+        # "finished" would also fire for other Jobs (the edge-detector check at start-up).
+        if busy:
+            return
+        window.fills.busy_changed.disconnect(landed)
         _gesture(window, "brush", [(30, 110), (40, 112)])
         _gesture(window, "sketch", [(5, 5), (70, 8)])
         _dump(window, folder / "committed.npz")
         after_fill()
 
-    window.runner.finished.connect(landed)
+    window.fills.busy_changed.connect(landed)
     window.fills.fill()
 
 
