@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train DeepFill v2 guided or LBAM on a training pack, or export a checkpoint",
         description="Train on a pack built by `python main.py prepare`; see docs/training.md.",
     )
-    models = parser.add_subparsers(dest="train_command", metavar="deepfill|lbam|export|travel")
+    models = parser.add_subparsers(dest="train_command", metavar="deepfill|lbam|export|travel|defects|defects-calibrate")
     for model, label in (("deepfill", "DeepFill v2 guided (6-channel input)"), ("lbam", "LBAM")):
         _add_model_parser(models, model, label)
     export = models.add_parser("export", help="write a checkpoint's generator as fp16 weights + model card")
@@ -29,7 +29,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     travel.add_argument("checkpoint", type=Path, help="checkpoint folder, or a run folder (its latest checkpoint)")
     travel.set_defaults(run=run_travel)
+    _add_defect_parsers(models)
     parser.set_defaults(run=lambda _args: (parser.print_help(), 2)[1])
+
+
+def _add_defect_parsers(models: argparse._SubParsersAction) -> None:
+    from inference.training.defect_options import add_calibration_options, add_training_options
+
+    defects = models.add_parser(
+        "defects", help="train the defect detector (scratches, cracks, dust, stains, torn corners) on synthetic damage",
+        description="Train the restoration defect detector on synthetic damage rendered onto the clean train "
+                    "photos (CPU or GPU); then run `train defects-calibrate` on the result (docs/restoration.md).")
+    add_training_options(defects)
+    defects.set_defaults(run=_run_module("inference.training.defect_trainer", "train"))
+    calibrate = models.add_parser(
+        "defects-calibrate", help="choose the defect detector's thresholds on its held-out train photos",
+        description="Score the detector on the train photos its training held out and write the chosen "
+                    "thresholds into its model card.")
+    add_calibration_options(calibrate)
+    calibrate.set_defaults(run=_run_module("inference.training.defect_calibration", "run"))
+
+
+def _run_module(module: str, function: str):
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        getattr(importlib.import_module(module), function)(args)
+        return 0
+    return run
 
 
 def _add_model_parser(models: argparse._SubParsersAction, model: str, label: str) -> None:

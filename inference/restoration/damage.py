@@ -19,6 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inference.restoration.detector import detector_for
 from inference.restoration.filters import (
     check_inputs,
     grow,
@@ -30,6 +31,7 @@ from inference.restoration.filters import (
     resized,
     shrink_factor,
 )
+from inference.restoration.learned import damage_marks
 
 WORK_SIDE = 1024
 LINE_WINDOW = 9  # a median of 9 px removes lines up to 4 px wide
@@ -50,9 +52,15 @@ PAPER_WHITE = 205
 TORN_MAX_SIDE = 0.45  # a torn corner spans less than half of each side; bright sky spans the whole top
 
 
-def propose_damage(image: np.ndarray, sensitivity: float = 0.5, grow_px: int = 1) -> np.ndarray:
-    """Scratches, cracks and torn corners (bool (H, W)), grown by ``grow_px``."""
+def propose_damage(image: np.ndarray, sensitivity: float = 0.5, grow_px: int = 1, method: str = "auto") -> np.ndarray:
+    """Scratches, cracks and torn corners (bool (H, W)), grown by ``grow_px``.
+
+    ``method`` "auto" uses the trained detector when its weights are there, else the rules below.
+    """
     check_inputs(image, sensitivity)
+    detector = detector_for(method)
+    if detector is not None:
+        return grow(damage_marks(detector, image, sensitivity), grow_px)
     factor = shrink_factor(image.shape[:2], WORK_SIDE)
     grey = luminance(resized(image, factor))
     window = LINE_WINDOW * max(1.0, min(grey.shape) / 512.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inference.restoration.detector import detector_for
 from inference.restoration.filters import (
     check_inputs,
     grow,
@@ -23,6 +24,7 @@ from inference.restoration.filters import (
     resized,
     shrink_factor,
 )
+from inference.restoration.learned import dust_marks
 
 WORK_SIDE = 1024
 LARGEST_SPECK = 0.016  # of the working copy's shorter side: 8 px at 512, 16 px at 1024
@@ -32,11 +34,18 @@ MAX_EDGES = (10.0, 26.0)  # largest mean gradient around a speck (flat surroundi
 
 
 def propose_dust(image: np.ndarray, sensitivity: float = 0.5, region: np.ndarray | None = None,
-                 grow_px: int = 1) -> np.ndarray:
-    """Dust specks (bool (H, W)), each grown by ``grow_px``; only inside ``region`` when one is given."""
+                 grow_px: int = 1, method: str = "auto") -> np.ndarray:
+    """Dust specks (bool (H, W)), each grown by ``grow_px``; only inside ``region`` when one is given.
+
+    ``method`` "auto" uses the trained detector when its weights are there, else the rules below.
+    """
     check_inputs(image, sensitivity)
     if region is not None and region.shape != image.shape[:2]:
         raise ValueError(f"region is {region.shape} but the image is {image.shape[:2]}")
+    detector = detector_for(method)
+    if detector is not None:
+        found = grow(dust_marks(detector, image, sensitivity), grow_px)
+        return found & region.astype(bool) if region is not None else found
     factor = shrink_factor(image.shape[:2], WORK_SIDE)
     grey = luminance(resized(image, factor))
     largest = max(4, int(round(LARGEST_SPECK * min(grey.shape))))

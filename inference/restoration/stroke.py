@@ -23,6 +23,7 @@ import numpy as np
 
 from inference.restoration.damage import WORK_SIDE as TORN_WORK_SIDE
 from inference.restoration.damage import torn_corners
+from inference.restoration.detector import detector_for
 from inference.restoration.filters import (
     check_inputs,
     disc,
@@ -34,6 +35,7 @@ from inference.restoration.filters import (
     resized,
     shrink_factor,
 )
+from inference.restoration.learned import stroke_marks
 
 STROKE_KINDS = ("auto", "dark", "bright")
 RING = 5  # px of clean surroundings used to measure the grain
@@ -49,13 +51,19 @@ SMALLEST_CAST = 150  # px of a stain's middle beyond the threshold
 
 
 def refine_stroke(image: np.ndarray, stroke_mask: np.ndarray, sensitivity: float = 0.5,
-                  kind: str = "auto", grow_px: int = 2) -> np.ndarray:
-    """The defect pixels (bool (H, W)) inside ``stroke_mask``: dark, bright or whichever stands out."""
+                  kind: str = "auto", grow_px: int = 2, method: str = "auto") -> np.ndarray:
+    """The defect pixels (bool (H, W)) inside ``stroke_mask``: dark, bright or whichever stands out.
+
+    ``method`` "auto" uses the trained detector when its weights are there, else the rules below.
+    """
     check_inputs(image, sensitivity)
     if stroke_mask.shape != image.shape[:2]:
         raise ValueError(f"stroke mask is {stroke_mask.shape} but the image is {image.shape[:2]}")
     if kind not in STROKE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(STROKE_KINDS)}, got {kind!r}")
+    detector = detector_for(method)
+    if detector is not None:
+        return grow(stroke_marks(detector, image, stroke_mask.astype(bool), sensitivity, kind), grow_px)
     found = np.zeros(stroke_mask.shape, bool)
     rows, columns = np.flatnonzero(stroke_mask.any(axis=1)), np.flatnonzero(stroke_mask.any(axis=0))
     if not len(rows):

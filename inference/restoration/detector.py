@@ -1,0 +1,151 @@
+"""Loading and running the trained defect detector (:mod:`inference.restoration.network`).
+
+The weights are our own (``weights/defect_detector.safetensors``, fp16, trained on synthetic
+damage; see its model card). They are looked for in the weights directory first, then among the
+weights that ship with the project, so a user who points ``INPAINT_STUDIO_WEIGHTS`` elsewhere still
+has them. Without them every detector falls back to its classical rules.
+
+The card also holds the probability each detector needs at the default sensitivity, chosen on
+held-out train photos; sensitivity moves it by up to ``SPREAD / 2`` in logit either way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch.nn import functional as F
+
+from inference.restoration.network import ARCHITECTURE, DefectNet, DetectorConfig, hints, image_tensor
+from inference.weights.store import PROJECT_ROOT, WeightsError, find_weights
+
+SHIPPED = PROJECT_ROOT / "weights" / "defect_detector.safetensors"
+SPREAD = 4.0  # logit range that sensitivity 0..1 sweeps
+DEFAULT_THRESHOLDS = {"refine_stroke": 0.5, "propose_dust": 0.5, "propose_damage": 0.5}
+
+
+@dataclass
+class Detector:
+    network: DefectNet
+    card: dict
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.network.config.kinds
+
+    def threshold(self, function: str, sensitivity: float) -> float:
+        """The probability a pixel needs for ``function`` at ``sensitivity`` (higher sensitivity: lower)."""
+        base = float(self.card.get("thresholds", DEFAULT_THRESHOLDS).get(function, 0.5))
+        base = min(max(base, 1e-4), 1 - 1e-4)
+        logit = math.log(base / (1 - base)) + (0.5 - float(sensitivity)) * SPREAD
+        return 1.0 / (1.0 + math.exp(-logit))
+
+    def probabilities(self, image: np.ndarray, stroke: np.ndarray | None = None,
+                      on_border: tuple[bool, bool, bool, bool] = (True, True, True, True)) -> np.ndarray:
+        """Per-kind damage probabilities (kinds, H, W) float32 of an RGB uint8 Image.
+
+        ``stroke`` (bool (H, W)) is the Stroke a person painted, or None to search everywhere;
+        ``on_border`` says which sides (top, bottom, left, right) of ``image`` are the photo's own
+        edges (a crop's cut sides are not).
+        """
+        height, width = image.shape[:2]
+        multiple = self.network.config.multiple
+        pad_h, pad_w = -height % multiple, -width % multiple
+        border = np.zeros((height, width), np.float32)
+        top, bottom, left, right = on_border
+        if top:
+            border[0] = 1.0
+        if bottom:
+            border[-1] = 1.0
+        if left:
+            border[:, 0] = 1.0
+        if right:
+            border[:, -1] = 1.0
+        stroke_map = np.zeros((height, width), np.float32) if stroke is None else stroke.astype(np.float32)
+        with torch.inference_mode():
+            pixels = image_tensor(torch.from_numpy(np.ascontiguousarray(image))[None])
+            hint = hints(torch.from_numpy(stroke_map)[None], torch.tensor([0.0 if stroke is None else 1.0]),
+                         torch.from_numpy(border)[None])
+            # Reflect the photo into the padding (zeros would look like a dark frame), hints stay 0.
+            pixels = F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate")
+            hint = F.pad(hint, (0, pad_w, 0, pad_h))
+            logits = self.network(pixels, hint)[0, :, :height, :width]
+            return torch.sigmoid(logits).numpy()
+
+
+def detector_path() -> Path | None:
+    """The detector's weights: the weights directory's, else the shipped file; None when neither exists."""
+    found = find_weights(ARCHITECTURE)
+    if found is not None:
+        return found.path
+    return SHIPPED if SHIPPED.is_file() and SHIPPED.with_suffix(".json").is_file() else None
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: Path, modified: tuple[float, float]) -> Detector:
+    card = _card(path)
+    config = DetectorConfig.from_card(card)
+    network = DefectNet(config)
+    try:
+        state = {key: value.float() if value.is_floating_point() else value
+                 for key, value in load_file(str(path)).items()}
+        network.load_state_dict(state, strict=True)
+    except (OSError, RuntimeError, ValueError, SafetensorError) as error:
+        raise WeightsError(f"{path.name} does not fit the defect detector its card describes: {error}") from None
+    network.eval()
+    return Detector(network, card)
+
+
+def load_detector(path: Path | None = None) -> Detector | None:
+    """The trained detector (cached while neither file nor card changes), or None when there are no weights."""
+    path = path if path is not None else detector_path()
+    if path is None:
+        return None
+    path = Path(path)
+    card = path.with_suffix(".json")
+    return _load(path, (path.stat().st_mtime, card.stat().st_mtime if card.exists() else 0.0))
+
+
+def _card(path: Path) -> dict:
+    card_path = path.with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"cannot read the model card {card_path}: {error}") from None
+    if not isinstance(card, dict) or card.get("architecture") != ARCHITECTURE:
+        raise WeightsError(f"{card_path} is not a defect detector's model card")
+    return card
+
+
+METHODS = ("auto", "learned", "classical")
+
+
+def detector_for(method: str) -> Detector | None:
+    """The network a detector function should use for ``method``, or None for the classical rules.
+
+    ``"auto"`` takes the trained detector when its weights are there (and falls back, with a
+    warning, when they cannot be read); ``"learned"`` insists on it; ``"classical"`` never uses it.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "classical":
+        return None
+    if method == "learned":
+        detector = load_detector()
+        if detector is None:
+            raise WeightsError("the defect detector's weights are missing (weights/defect_detector.safetensors); "
+                               "train them with `python main.py train defects` or use method 'classical'")
+        return detector
+    try:
+        return load_detector()
+    except WeightsError as error:
+        warnings.warn(f"{error}; using the classical detectors", stacklevel=3)
+        return None

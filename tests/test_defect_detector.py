@@ -1,0 +1,162 @@
+"""The defect detector network: built from its card, random weights, loading, thresholds, training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from inference.restoration import detector as detector_module
+from inference.restoration import propose_damage, propose_dust, refine_stroke
+from inference.restoration.detector import Detector, detector_for, load_detector
+from inference.restoration.network import DAMAGE_KINDS, DefectNet, DetectorConfig
+from inference.training.defect_options import add_training_options
+from inference.training.defect_trainer import save_detector, train
+from inference.training.defects import make_examples, stroke_hints
+from inference.weights.store import WeightsError
+
+SMALL = DetectorConfig((4, 6, 8))
+
+
+def random_detector(seed: int = 0, config: DetectorConfig = SMALL) -> Detector:
+    torch.manual_seed(seed)
+    return Detector(DefectNet(config).eval(), {"thresholds": {"refine_stroke": 0.5}})
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (64, 64), (1, 9)])
+def test_probabilities_have_the_image_size_for_odd_sizes(shape):
+    image = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    stroke = np.zeros(shape, bool)
+    stroke[: shape[0] // 2 + 1] = True
+    for hint in (None, stroke):
+        probability = random_detector().probabilities(image, hint)
+        assert probability.shape == (len(DAMAGE_KINDS), *shape)
+        assert probability.dtype == np.float32 and 0 <= probability.min() and probability.max() <= 1
+
+
+def test_the_stroke_hint_changes_the_answer():
+    image = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    stroke = np.zeros((32, 32), bool)
+    stroke[8:24, 8:24] = True
+    detector = random_detector(3)
+    assert not np.allclose(detector.probabilities(image), detector.probabilities(image, stroke))
+
+
+def test_config_round_trips_through_the_card_and_bad_cards_are_refused():
+    assert DetectorConfig.from_card(SMALL.to_card()) == SMALL
+    with pytest.raises(ValueError, match="widths"):
+        DetectorConfig.from_card({"kinds": ["dust"]})
+    with pytest.raises(ValueError, match="unusable"):
+        DetectorConfig.from_card({"widths": [8], "kinds": ["dust"]})
+
+
+def test_saved_weights_load_strictly_and_give_the_same_answer(tmp_path):
+    detector = random_detector(2)
+    path = tmp_path / "defect_detector.safetensors"
+    save_detector(detector.network, path, {"architecture": "defect_detector", **SMALL.to_card()})
+    loaded = load_detector(path)
+    assert list(loaded.network.state_dict()) == list(detector.network.state_dict())
+    image = np.random.default_rng(4).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    # fp16 storage: the same network to within its rounding
+    assert np.abs(loaded.probabilities(image) - detector.probabilities(image)).max() < 0.01
+
+
+def test_weights_that_do_not_fit_their_card_are_refused(tmp_path):
+    path = tmp_path / "defect_detector.safetensors"
+    save_detector(random_detector().network, path, {"architecture": "defect_detector", **SMALL.to_card()})
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["widths"] = [4, 6, 10]
+    path.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="does not fit"):
+        load_detector(path)
+    path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(WeightsError, match="model card"):
+        load_detector(path)
+
+
+def test_threshold_falls_as_sensitivity_rises():
+    detector = random_detector()
+    values = [detector.threshold("refine_stroke", s) for s in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert values == sorted(values, reverse=True)
+    assert values[2] == pytest.approx(0.5)
+
+
+def test_methods_without_weights(monkeypatch, tmp_path):
+    monkeypatch.setattr(detector_module, "SHIPPED", tmp_path / "none.safetensors")
+    assert detector_for("auto") is None and detector_for("classical") is None
+    with pytest.raises(WeightsError, match="train defects"):
+        detector_for("learned")
+    with pytest.raises(ValueError, match="method"):
+        detector_for("magic")
+    image = np.full((40, 60, 3), 128, np.uint8)
+    with pytest.raises(WeightsError):
+        propose_dust(image, method="learned")
+
+
+def test_a_broken_weights_file_falls_back_to_the_rules_with_a_warning(monkeypatch, tmp_path):
+    broken = tmp_path / "defect_detector.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    broken.with_suffix(".json").write_text(json.dumps({"architecture": "defect_detector", **SMALL.to_card()}))
+    monkeypatch.setattr(detector_module, "SHIPPED", broken)
+    monkeypatch.setattr(detector_module, "find_weights", lambda *_args, **_kw: None)
+    with pytest.warns(UserWarning, match="classical"):
+        assert detector_for("auto") is None
+
+
+def test_learned_marks_stay_inside_the_stroke_and_the_region(monkeypatch):
+    detector = random_detector(5)
+    detector.card["thresholds"] = {"refine_stroke": 0.3, "propose_dust": 0.3, "propose_damage": 0.3}
+    monkeypatch.setattr(detector_module, "load_detector", lambda path=None: detector)
+    image = np.random.default_rng(6).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    stroke = np.zeros((70, 90), bool)
+    stroke[30:40, 10:80] = True
+    found = refine_stroke(image, stroke, 0.9, grow_px=0, method="learned")
+    assert found.shape == stroke.shape and not (found & ~stroke).any()
+    region = np.zeros((70, 90), bool)
+    region[:, :30] = True
+    assert not propose_dust(image, 0.9, region, method="learned")[:, 30:].any()
+    assert propose_damage(image, 0.9, method="learned").shape == (70, 90)
+
+
+def fake_train_folder(tmp_path, photos: int = 3):
+    rng = np.random.default_rng(0)
+    (tmp_path / "train" / "images").mkdir(parents=True)
+    rows = ["filename,category,colour,source,licence,original_size"]
+    for index in range(photos):
+        picture = cv2.GaussianBlur(rng.integers(0, 256, (200, 260, 3), dtype=np.uint8), (0, 0), 4)
+        name = f"images/photo{index}.png"
+        cv2.imwrite(str(tmp_path / "train" / name), picture)
+        rows.append(f"{name},{'scene' if index % 2 else 'face'},colour,made here,CC0,260x200")
+    rows.append("images/old.png,old,mono,made here,CC0,260x200")
+    (tmp_path / "train" / "index.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path
+
+
+def test_examples_carry_masks_borders_and_strokes(tmp_path):
+    data = fake_train_folder(tmp_path)
+    examples = make_examples(sorted((data / "train" / "images").glob("*.png")), seed=1, size=64, renders=2)
+    assert examples.images.shape == (24, 64, 64, 3) and examples.masks.shape == (24, len(DAMAGE_KINDS), 64, 64)
+    assert examples.masks.any() and examples.borders.any()
+    strokes, modes = stroke_hints(examples.masks, np.random.default_rng(0), stroke_share=1.0)
+    assert modes.all() and strokes.any()
+    damaged = examples.masks.any(axis=1)
+    # A Stroke is painted over some of a crop's damaged parts (at least 30 % of them, usually more).
+    assert (strokes[damaged] > 0).mean() > 0.5
+
+
+def test_training_a_few_steps_writes_weights_that_load(tmp_path):
+    data = fake_train_folder(tmp_path / "data", photos=4)
+    parse = argparse.ArgumentParser()
+    add_training_options(parse)
+    output = tmp_path / "out" / "defect_detector.safetensors"
+    args = parse.parse_args(["--data", str(data), "-o", str(output), "--steps", "3", "--size", "32",
+                             "--widths", "4", "6", "--renders", "1", "--val-photos", "1", "--workers", "1",
+                             "--threads", "1", "--batch", "2"])
+    train(args)
+    card = json.loads(output.with_suffix(".json").read_text())
+    assert card["steps"] == 3 and card["held_out_photos"] and "old.png" not in card["held_out_photos"]
+    assert load_detector(output).network.config.widths == (4, 6)
