@@ -52,18 +52,18 @@ def photos(which: str, limit: int) -> list[Path]:
 
 
 def run_function(name: str, damaged: np.ndarray, truth: np.ndarray, sensitivity: float,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator, method: str) -> np.ndarray:
     if name == "refine_stroke":
         radius = int(rng.integers(5, 21))  # the issue's simulated rough Stroke: damage grown by 5-20 px
         stroke = cv2.dilate(truth.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))).astype(bool)
-        return refine_stroke(damaged, stroke, sensitivity)
+        return refine_stroke(damaged, stroke, sensitivity, method=method)
     if name == "propose_dust":
-        return propose_dust(damaged, sensitivity)
-    return propose_damage(damaged, sensitivity)
+        return propose_dust(damaged, sensitivity, method=method)
+    return propose_damage(damaged, sensitivity, method=method)
 
 
-def measure(paths: list[Path], seeds: int, sensitivities: tuple[float, ...]) -> dict:
+def measure(paths: list[Path], seeds: int, sensitivities: tuple[float, ...], method: str) -> dict:
     """{(function, kind, sensitivity): (pixel Counts, object Counts)}, plus false marks on clean photos."""
     scores: dict = {}
     clean_marks = {(name, s): [0, 0.0] for name in FUNCTIONS[1:] for s in sensitivities}
@@ -71,7 +71,7 @@ def measure(paths: list[Path], seeds: int, sensitivities: tuple[float, ...]) -> 
         clean = open_image(path).pixels
         for s in sensitivities:
             for name in FUNCTIONS[1:]:
-                marks = run_function(name, clean, np.zeros(clean.shape[:2], bool), s, None)
+                marks = run_function(name, clean, np.zeros(clean.shape[:2], bool), s, None, method)
                 clean_marks[name, s][0] += int(marks.sum())
                 clean_marks[name, s][1] += clean.shape[0] * clean.shape[1] / 1e6
         for seed in range(seeds):
@@ -83,25 +83,26 @@ def measure(paths: list[Path], seeds: int, sensitivities: tuple[float, ...]) -> 
                     continue
                 for name in (name for name in FUNCTIONS if kind in TARGETS[name]):
                     for s in sensitivities:
-                        proposed = run_function(name, photo.image, truth, s, np.random.default_rng([seed, index]))
+                        proposed = run_function(name, photo.image, truth, s, np.random.default_rng([seed, index]), method)
                         pixel, objects = scores.setdefault((name, kind, s), (Counts(), Counts()))
                         pixel += pixel_counts(proposed, truth)
                         objects += object_counts(proposed, truth)
-        print(f"{index + 1}/{len(paths)} {path.name}", file=sys.stderr)
+        print(f"{method} {index + 1}/{len(paths)} {path.name}", file=sys.stderr)
     return {"scores": scores, "clean": clean_marks, "photos": len(paths)}
 
 
-def speed() -> dict[str, float]:
+def speed(method: str) -> dict[str, float]:
     rng = np.random.default_rng(3)
     scan = render_damage(_textured_photo(3000, 4000, rng), rng, ("dust", "scratch")).image
     stroke = np.zeros(scan.shape[:2], np.uint8)
     cv2.line(stroke, (1000, 1000), (1500, 1000), 1, 20)  # 500 px long, 20 px wide
     stroke = stroke.astype(bool)
     return {
-        "refine_stroke, 500-px Stroke (20 px wide) on a 12 MP scan": median_seconds(
-            lambda: refine_stroke(scan, stroke), 7),
-        "propose_dust, 12 MP scan (4000×3000)": median_seconds(lambda: propose_dust(scan), 3),
-        "propose_damage, 12 MP scan (4000×3000)": median_seconds(lambda: propose_damage(scan), 3),
+        f"refine_stroke, 500-px Stroke (20 px wide) on a 12 MP scan ({method})": median_seconds(
+            lambda: refine_stroke(scan, stroke, method=method), 7),
+        f"propose_dust, 12 MP scan (4000×3000) ({method})": median_seconds(lambda: propose_dust(scan, method=method), 3),
+        f"propose_damage, 12 MP scan (4000×3000) ({method})": median_seconds(
+            lambda: propose_damage(scan, method=method), 3),
     }
 
 
@@ -112,8 +113,10 @@ def _textured_photo(height: int, width: int, rng: np.random.Generator) -> np.nda
     return np.clip(big + rng.normal(0, 3, (height, width, 1)), 0, 255).astype(np.uint8)
 
 
-def format_report(result: dict, curve: dict | None, paths: list[Path], seeds: int, timings, command: str) -> str:
-    scores = result["scores"]
+def format_report(results: dict[str, dict], curve: dict | None, paths: list[Path], seeds: int, timings,
+                  command: str) -> str:
+    methods = list(results)
+    result = results[methods[0]]
     curve = curve or result
     clean, curve_scores = curve["clean"], curve["scores"]
     sensitivities = sorted({key[1] for key in clean})
@@ -122,28 +125,40 @@ def format_report(result: dict, curve: dict | None, paths: list[Path], seeds: in
         "## Setup", "",
         f"Measured {datetime.date.today().isoformat()} on {cpu_name()} (load average {load_average()}), "
         f"`{command}`.", "",
-        f"{len(paths)} clean dev_eval photos (scenes + faces) × {seeds} seeds × each damage kind alone "
+        f"{len(paths)} clean {'dev_eval' if 'dev_eval' in str(paths[0]) else 'train'} photos (scenes + faces) × {seeds} seed(s) × each damage kind alone "
         "(`inference/restoration/synthetic.py`). Pixel scores: a mark is correct within 2 px of damage, "
         "recall counts damaged pixels covered. refine_stroke gets the damage grown by a random 5-20 px as "
-        "its rough Stroke. Thresholds were tuned on train photos only.", "",
+        "its rough Stroke. Thresholds (the rules' constants, the detector's training and its calibrated "
+        "thresholds) come from train photos only. Methods: `learned` is the trained defect detector "
+        "(`weights/defect_detector.safetensors`, what the editor and `restore` use when it is there), "
+        "`classical` the rules it falls back to.", "",
         f"## At the default sensitivity ({DEFAULT_SENSITIVITY})", "",
-        "| function | kind | precision | recall | F1 | parts found | marks correct |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| function | kind | method | precision | recall | F1 | parts found | marks correct |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for name in FUNCTIONS:
         for kind in TARGETS[name]:
-            if (name, kind, DEFAULT_SENSITIVITY) in scores:
-                pixel, objects = scores[name, kind, DEFAULT_SENSITIVITY]
-                lines.append(f"| {name} | {kind} | {pixel.precision:.2f} | {pixel.recall:.2f} | {pixel.f1:.2f} | "
-                             f"{objects.found_truth}/{objects.truth} | {objects.correct_marks}/{objects.marks} |")
+            for method in methods:
+                scores = results[method]["scores"]
+                if (name, kind, DEFAULT_SENSITIVITY) in scores:
+                    pixel, objects = scores[name, kind, DEFAULT_SENSITIVITY]
+                    lines.append(f"| {name} | {kind} | {method} | {pixel.precision:.2f} | {pixel.recall:.2f} | "
+                                 f"{pixel.f1:.2f} | {objects.found_truth}/{objects.truth} | "
+                                 f"{objects.correct_marks}/{objects.marks} |")
     lines += ["", "## False marks on the undamaged photos", "",
-              "| function | " + " | ".join(f"s={s}" for s in sensitivities) + " |",
-              "|---|" + "---:|" * len(sensitivities)]
-    for name in FUNCTIONS[1:]:
-        cells = [f"{clean[name, s][0] / max(clean[name, s][1], 1e-9):.0f} px/MP" for s in sensitivities]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+              (f"Method {methods[0]} at every sensitivity on the first {curve['photos']} photos; " if curve is not result
+               else "") + f"at the default sensitivity on all {len(paths)} photos for the others.", "",
+              "| function | method | " + " | ".join(f"s={s}" for s in sensitivities) + " |",
+              "|---|---|" + "---:|" * len(sensitivities)]
+    for method in methods:
+        marks = clean if method == methods[0] else results[method]["clean"]
+        for name in FUNCTIONS[1:]:
+            cells = [f"{marks[name, s][0] / max(marks[name, s][1], 1e-9):.0f} px/MP" if (name, s) in marks else "-"
+                     for s in sensitivities]
+            lines.append(f"| {name} | {method} | " + " | ".join(cells) + " |")
     lines += ["", "## Curve: precision / recall by sensitivity", "",
-              f"First {curve['photos']} photos, seed 0, pixel precision / recall." if curve is not result else
+              f"Method {methods[0]}. First {curve['photos']} photos, seed 0, pixel precision / recall."
+              if curve is not result else
               "Pixel precision / recall at the one sensitivity measured.", ""]
     for name in FUNCTIONS:
         lines += [f"**{name}**", "", "| kind | " + " | ".join(f"s={s}" for s in sensitivities) + " |",
@@ -176,6 +191,13 @@ def write_report(report: str) -> None:
         write_section(header, "## " + section, doc=DOC)
 
 
+def _timings(methods: list[str]) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    for method in methods:
+        timings.update(speed(method))
+    return timings
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("dev_eval", "train"), default="dev_eval")
@@ -183,6 +205,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--curve", action="store_true", help="also measure the sensitivity curve")
     parser.add_argument("--curve-photos", type=int, default=20, help="photos for the curve (seed 0 only)")
+    parser.add_argument("--methods", nargs="+", default=["learned", "classical"], choices=("learned", "classical"),
+                        help="detectors to measure; the first also gets the curve")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--speed-only", action="store_true", help="only the speed section (also in docs/benchmarks.md)")
     args = parser.parse_args()
@@ -192,17 +216,17 @@ def main() -> int:
         return 2
     command = ("python benchmarks/restoration.py " + " ".join(sys.argv[1:])).strip()
     if args.speed_only:
-        text = "\n".join(speed_lines(speed(), command))
+        text = "\n".join(speed_lines(_timings(args.methods), command))
         print(text)
         write_section("## Speed (median)", text, doc=DOC)
         write_section("## Restoration", text.replace("## Speed (median)", "## Restoration", 1)
                       + "\nQuality on synthetic damage: [restoration.md](restoration.md).")
         return 0
     started = time.perf_counter()
-    result = measure(paths, args.seeds, (DEFAULT_SENSITIVITY,))
-    curve = measure(paths[:args.curve_photos], 1, CURVE) if args.curve else None
-    timings = {} if args.no_speed else speed()
-    report = format_report(result, curve, paths, args.seeds, timings, command)
+    results = {method: measure(paths, args.seeds, (DEFAULT_SENSITIVITY,), method) for method in args.methods}
+    curve = measure(paths[:args.curve_photos], 1, CURVE, args.methods[0]) if args.curve else None
+    timings = {} if args.no_speed else _timings(args.methods)
+    report = format_report(results, curve, paths, args.seeds, timings, command)
     print(report)
     print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     if args.set == "dev_eval":

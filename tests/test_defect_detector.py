@@ -73,6 +73,10 @@ def test_weights_that_do_not_fit_their_card_are_refused(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(WeightsError, match="does not fit"):
         load_detector(path)
+    card["widths"] = [4, 6, 8, 8]
+    path.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="missing"):
+        load_detector(path)
     path.with_suffix(".json").write_text("{not json")
     with pytest.raises(WeightsError, match="model card"):
         load_detector(path)

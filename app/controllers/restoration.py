@@ -21,6 +21,7 @@ from app.tools.scratch import ScratchBrush
 from app.worker import JobContext, JobRunner
 from inference.engines.regions import Box
 from inference.restoration import DEFAULT_SENSITIVITY
+from inference.restoration.detector import describe_detector
 
 PROPOSAL_LAYER = "proposals"
 PROPOSAL_COLOR = QColor(0, 220, 90)  # green: unlike the red Hole, the cyan Guide and the yellow edges
@@ -47,6 +48,7 @@ class RestorationController(QObject):
         super().__init__(parent)
         self.model, self.runner, self.canvas = model, runner, canvas
         self.panel = RestorePanel(DEFAULT_SENSITIVITY)
+        self.panel.detector.setText(describe_detector())
         self.brush_sensitivity = SensitivitySlider(ScratchBrush.sensitivity, "Left: only strong defects inside "
                                                    "the Stroke; right: fainter ones too")
         self.brush_sensitivity.changed.connect(ScratchBrush.set_sensitivity)

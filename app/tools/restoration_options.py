@@ -54,6 +54,9 @@ class RestorePanel(QWidget):
         self.detect_damage.setToolTip("Propose long scratches and torn corners (only marks it is sure of)")
         self.sensitivity = SensitivitySlider(sensitivity, "Left: only the surest marks; right: more marks, "
                                                           "and more that are not damage")
+        self.detector = QLabel("")
+        self.detector.setWordWrap(True)
+        self.detector.setEnabled(False)  # drawn greyed: a note, not a control
         self.summary = QLabel("Nothing proposed yet.")
         self.summary.setWordWrap(True)
         self.add = QPushButton("Add to Hole")
@@ -67,6 +70,7 @@ class RestorePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(detect)
         layout.addWidget(self.sensitivity)
+        layout.addWidget(self.detector)
         layout.addWidget(self.summary)
         layout.addLayout(decide)
         layout.addStretch(1)

@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", default="telea", choices=names, help="engine (default: telea)")
     parser.add_argument("--sensitivity", type=float, default=DEFAULT_SENSITIVITY,
                         help=f"0 (only the surest marks) to 1 (more marks, more false ones); default {DEFAULT_SENSITIVITY}")
+    parser.add_argument("--detector", choices=("auto", "learned", "classical"), default="auto",
+                        help="auto (default): the trained defect detector when weights/defect_detector.safetensors "
+                             "is there, else the classical rules; learned: insist on it; classical: the rules")
     parser.add_argument("--save-mask", action="store_true", help="also write the Hole as OUT_mask.png beside each output")
     from inference.cli import ray_batch  # the --ray options; Ray itself is imported only when they are used
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return _restore_folder(engine, args)
     output = args.output / args.photo.name if args.output.is_dir() else args.output
     try:
-        marked, seconds = restore_file(engine, args.photo, output, args.sensitivity, args.save_mask)
+        marked, seconds = restore_file(engine, args.photo, output, args.sensitivity, args.save_mask, args.detector)
     except (ImageError, MaskError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def restore_file(engine: Engine, photo_path: Path, output: Path, sensitivity: float,
-                 save_mask_too: bool) -> tuple[float, float]:
+                 save_mask_too: bool, method: str = "auto") -> tuple[float, float]:
     """Propose, fill and write one photo; returns (share of pixels repaired, seconds)."""
     if output.resolve() == photo_path.resolve():
         raise ValueError(f"{output} is the input; choose another output path.")
@@ -70,7 +73,7 @@ def restore_file(engine: Engine, photo_path: Path, output: Path, sensitivity: fl
         raise ValueError(f"{output} has an unsupported extension (use {', '.join(sorted(SAVE_FORMATS))}).")
     photo = open_image(photo_path)
     started = time.perf_counter()
-    hole = restoration_hole(photo.pixels, sensitivity)
+    hole = restoration_hole(photo.pixels, sensitivity, method)
     result = engine.inpaint(photo.pixels, hole) if hole.any() else photo.pixels
     seconds = time.perf_counter() - started
     save_like(output, result, photo)
@@ -79,9 +82,9 @@ def restore_file(engine: Engine, photo_path: Path, output: Path, sensitivity: fl
     return float(hole.mean()), seconds
 
 
-def restoration_hole(image: np.ndarray, sensitivity: float) -> np.ndarray:
+def restoration_hole(image: np.ndarray, sensitivity: float, method: str = "auto") -> np.ndarray:
     """Dust and damage proposals together: the Hole ``restore`` fills."""
-    return propose_dust(image, sensitivity) | propose_damage(image, sensitivity)
+    return propose_dust(image, sensitivity, method=method) | propose_damage(image, sensitivity, method=method)
 
 
 def mask_path_for(output: Path) -> Path:
@@ -90,7 +93,8 @@ def mask_path_for(output: Path) -> Path:
 
 def restore_listed(engine: Engine, photo_path: Path, args: argparse.Namespace) -> None:
     """Restore one photo of a folder run: the local loop and every Ray task run this."""
-    restore_file(engine, photo_path, args.output / photo_path.name, args.sensitivity, args.save_mask)
+    restore_file(engine, photo_path, args.output / photo_path.name, args.sensitivity, args.save_mask,
+                 getattr(args, "detector", "auto"))
 
 
 def _restore_folder(engine: Engine, args: argparse.Namespace) -> int:

@@ -97,11 +97,24 @@ def _load(path: Path, modified: tuple[float, float]) -> Detector:
     try:
         state = {key: value.float() if value.is_floating_point() else value
                  for key, value in load_file(str(path)).items()}
-        network.load_state_dict(state, strict=True)
-    except (OSError, RuntimeError, ValueError, SafetensorError) as error:
-        raise WeightsError(f"{path.name} does not fit the defect detector its card describes: {error}") from None
+    except (OSError, SafetensorError) as error:
+        raise WeightsError(f"cannot read {path.name}: {error}") from None
+    problem = _mismatch(network.state_dict(), state)
+    if problem:
+        raise WeightsError(f"{path.name} does not fit the defect detector its card describes: {problem}")
+    network.load_state_dict(state, strict=True)
     network.eval()
     return Detector(network, card)
+
+
+def _mismatch(expected: dict, found: dict) -> str:
+    """One line naming what differs between two state dicts (at most three examples each), or ''."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    reshaped = sorted(key for key in set(expected) & set(found) if expected[key].shape != found[key].shape)
+    parts = [f"{len(keys)} {what} (e.g. {', '.join(keys[:3])})"
+             for what, keys in (("missing", missing), ("unexpected", unexpected), ("of another shape", reshaped)) if keys]
+    return "; ".join(parts)
 
 
 def load_detector(path: Path | None = None) -> Detector | None:
@@ -149,3 +162,11 @@ def detector_for(method: str) -> Detector | None:
     except WeightsError as error:
         warnings.warn(f"{error}; using the classical detectors", stacklevel=3)
         return None
+
+
+def describe_detector() -> str:
+    """One line for the editor: which detector Detect dust / damage and the Scratch brush use."""
+    path = detector_path()
+    if path is None:
+        return "Using the classical rules: the trained defect detector (weights/defect_detector.safetensors) is missing."
+    return f"Using the trained defect detector ({path.name})."

@@ -21,7 +21,7 @@ from inference.restoration.filters import luminance, mask_to_size, median_backgr
 
 WORK_SIDE = 768
 CONTEXT = 32  # px around a Stroke the network sees
-LARGEST_STROKE_CROP = 1_500_000  # px; a larger Stroke box is looked at on a shrunk copy
+LARGEST_STROKE_CROP = 1_000_000  # px; a larger Stroke box is looked at on a shrunk copy (the brush runs on the UI thread)
 LARGEST_SPECK = 0.02  # of the working copy's shorter side
 SHORTEST_DAMAGE = 0.04  # of the working copy's shorter side: shorter marks are dropped
 POLARITY_WINDOW = 15
