@@ -164,3 +164,10 @@ def test_training_a_few_steps_writes_weights_that_load(tmp_path):
     card = json.loads(output.with_suffix(".json").read_text())
     assert card["steps"] == 3 and card["held_out_photos"] and "old.png" not in card["held_out_photos"]
     assert load_detector(output).network.config.widths == (4, 6)
+    again = tmp_path / "out" / "tuned.safetensors"
+    train(parse.parse_args(["--data", str(data), "-o", str(again), "--init", str(output), "--steps", "2", "--size", "32",
+                            "--widths", "4", "6", "--renders", "1", "--val-photos", "1", "--workers", "1",
+                            "--threads", "1", "--batch", "2", "--lr", "1e-4"]))
+    tuned = json.loads(again.with_suffix(".json").read_text())
+    assert tuned["steps"] == 5 and [stage["steps"] for stage in tuned["stages"]] == [3, 2]
+    assert tuned["held_out_photos"] == card["held_out_photos"]

@@ -28,6 +28,7 @@ import torch
 from safetensors.torch import save_file
 from torch.nn import functional as F
 
+from inference.restoration.detector import load_detector
 from inference.restoration.network import DefectNet, DetectorConfig, hints, image_tensor
 from inference.training.defect_options import add_training_options
 from inference.training.defects import Examples, clean_photos, data_note, make_examples, stroke_hints
@@ -95,13 +96,20 @@ def train(args: argparse.Namespace) -> Path:
                               args.renders, args.workers)
     print(f"{len(examples)} examples from {len(training)} photos in {time.perf_counter() - started:.0f} s", flush=True)
     config = DetectorConfig(tuple(args.widths))
-    network = DefectNet(config).train()
+    network = DefectNet(config)
+    if args.init:
+        # Go on from earlier weights (fine-tuning at a lower rate); their card must describe the same network.
+        network.load_state_dict(load_detector(args.init).network.state_dict(), strict=True)
+    network.train()
     optimiser = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed)
-    deadline = time.perf_counter() + 60 * args.minutes
+    initial = dict(load_detector(args.init).card, trained_as=str(args.init)) if args.init else {}
+    training_started = time.perf_counter()
+    deadline = training_started + 60 * args.minutes
     step, losses = 0, []
     while step < args.steps and time.perf_counter() < deadline:
-        share = min(1.0, step / args.steps, (time.perf_counter() - started) / (60 * args.minutes))
+        # Progress is whichever limit comes first, steps or minutes, so the schedule always ends annealed.
+        share = min(1.0, max(step / args.steps, (time.perf_counter() - training_started) / (60 * args.minutes)))
         warmup = min(1.0, (step + 1) / WARMUP_STEPS)
         for group in optimiser.param_groups:
             group["lr"] = args.lr * warmup * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * share)))
@@ -117,17 +125,29 @@ def train(args: argparse.Namespace) -> Path:
             print(f"step {step} loss {np.mean(losses[-100:]):.4f} lr {optimiser.param_groups[0]['lr']:.2e} "
                   f"{time.perf_counter() - started:.0f} s", flush=True)
     output = args.output
-    card = {"architecture": "defect_detector", **config.to_card(),
-            "description": "Defect detector (U-Net) for scratches, cracks, dust, stains and torn corners on old photos",
-            "dtype": "float16", "trained": datetime.date.today().isoformat(), "steps": step,
-            "examples_seen": step * args.batch, "example_size": args.size, "training_examples": len(examples),
-            "training_photos": len(training), "held_out_photos": [p.name for p in held_out],
-            "data": data_note(args.data, [p.name for p in held_out]),
-            "final_loss": float(np.mean(losses[-200:])) if losses else None,
-            "seconds": round(time.perf_counter() - started)}
+    card = _card(config, args, initial, step, losses, len(examples), training, held_out, time.perf_counter() - started)
     save_detector(network, output, card)
     print(json.dumps({k: v for k, v in card.items() if k != "held_out_photos"}), flush=True)
     return output
+
+
+def _card(config, args, initial: dict, step: int, losses: list[float], examples: int, training, held_out,
+          seconds: float) -> dict:
+    """The model card: the network, every training stage so far, the data and its licences."""
+    earlier = list(initial.get("stages", []))
+    if initial and not earlier:  # a first stage written before cards listed their stages
+        earlier = [{"steps": initial.get("steps"), "seconds": initial.get("seconds")}]
+    stage = {"steps": step, "peak_learning_rate": args.lr, "seed": args.seed, "batch": args.batch,
+             "example_size": args.size, "renders": args.renders, "examples": examples, "seconds": round(seconds),
+             "final_loss": round(float(np.mean(losses[-200:])), 4) if losses else None}
+    return {"architecture": "defect_detector", **config.to_card(),
+            "description": "Defect detector (U-Net) for scratches, cracks, dust, stains and torn corners on old photos",
+            "dtype": "float16", "trained": datetime.date.today().isoformat(),
+            "steps": step + int(initial.get("steps", 0)),
+            "examples_seen": step * args.batch + int(initial.get("examples_seen", 0)),
+            "seconds": round(seconds) + int(initial.get("seconds", 0)), "stages": earlier + [stage],
+            "training_photos": len(training), "held_out_photos": [p.name for p in held_out],
+            "data": data_note(args.data, [p.name for p in held_out])}
 
 
 def save_detector(network: DefectNet, output: Path, card: dict) -> None:
