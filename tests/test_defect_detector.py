@@ -89,7 +89,7 @@ def test_threshold_falls_as_sensitivity_rises():
     assert values[2] == pytest.approx(0.5)
 
 
-def test_methods_without_weights(monkeypatch, tmp_path):
+def test_methods_without_weights(monkeypatch, tmp_path, weights_dir):
     monkeypatch.setattr(detector_module, "SHIPPED", tmp_path / "none.safetensors")
     assert detector_for("auto") is None and detector_for("classical") is None
     with pytest.raises(WeightsError, match="train defects"):

@@ -31,7 +31,7 @@ from inference.restoration.filters import (
     resized,
     shrink_factor,
 )
-from inference.restoration.learned import damage_marks
+from inference.restoration.learned import damage_marks, grown
 
 WORK_SIDE = 1024
 LINE_WINDOW = 9  # a median of 9 px removes lines up to 4 px wide
@@ -60,7 +60,7 @@ def propose_damage(image: np.ndarray, sensitivity: float = 0.5, grow_px: int = 1
     check_inputs(image, sensitivity)
     detector = detector_for(method)
     if detector is not None:
-        return grow(damage_marks(detector, image, sensitivity), grow_px)
+        return grown(damage_marks(detector, image, sensitivity), grow_px)
     factor = shrink_factor(image.shape[:2], WORK_SIDE)
     grey = luminance(resized(image, factor))
     window = LINE_WINDOW * max(1.0, min(grey.shape) / 512.0)

@@ -24,7 +24,7 @@ from inference.restoration.filters import (
     resized,
     shrink_factor,
 )
-from inference.restoration.learned import dust_marks
+from inference.restoration.learned import dust_marks, grown
 
 WORK_SIDE = 1024
 LARGEST_SPECK = 0.016  # of the working copy's shorter side: 8 px at 512, 16 px at 1024
@@ -44,7 +44,7 @@ def propose_dust(image: np.ndarray, sensitivity: float = 0.5, region: np.ndarray
         raise ValueError(f"region is {region.shape} but the image is {image.shape[:2]}")
     detector = detector_for(method)
     if detector is not None:
-        found = grow(dust_marks(detector, image, sensitivity), grow_px)
+        found = grown(dust_marks(detector, image, sensitivity), grow_px)
         return found & region.astype(bool) if region is not None else found
     factor = shrink_factor(image.shape[:2], WORK_SIDE)
     grey = luminance(resized(image, factor))

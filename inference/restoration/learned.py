@@ -8,7 +8,7 @@
 * damage: the "scratch", "crack" and "torn" outputs, keeping only parts long enough to be a line
   or large enough to be a tear (short fragments are where its false marks sit).
 
-Each returns the raw marks before growing; the public functions grow them.
+Each returns the raw marks; the public functions grow them with :func:`grown`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ import cv2
 import numpy as np
 
 from inference.restoration.detector import Detector
-from inference.restoration.filters import luminance, mask_to_size, median_background, resized, shrink_factor
+from inference.restoration.filters import (
+    grow,
+    luminance,
+    mask_to_size,
+    median_background,
+    resized,
+    shrink_factor,
+)
 
 WORK_SIDE = 768
 CONTEXT = 32  # px around a Stroke the network sees
@@ -25,6 +32,14 @@ LARGEST_STROKE_CROP = 1_000_000  # px; a larger Stroke box is looked at on a shr
 LARGEST_SPECK = 0.02  # of the working copy's shorter side
 SHORTEST_DAMAGE = 0.04  # of the working copy's shorter side: shorter marks are dropped
 POLARITY_WINDOW = 15
+# The network was not scored on the pixel around each defect (its soft rim), and it marks that rim
+# itself: its marks need one pixel less growth than the rules' to cover the same halo.
+HALO = 1
+
+
+def grown(marks: np.ndarray, grow_px: int) -> np.ndarray:
+    """The network's marks grown so that, with the rim it already marks, they reach ``grow_px`` past a defect."""
+    return grow(marks, max(0, grow_px - HALO))
 
 
 def stroke_marks(detector: Detector, image: np.ndarray, stroke: np.ndarray, sensitivity: float,
@@ -58,11 +73,23 @@ def stroke_marks_from(probability, window, image, stroke, threshold: float, kind
     part = stroke[window]
     marks = mask_to_size(probability > threshold, part.shape) & part
     if kind != "auto":
-        grey = luminance(image[window])
-        difference = grey.astype(np.int16) - median_background(grey, POLARITY_WINDOW).astype(np.int16)
-        marks &= difference > 0 if kind == "bright" else difference < 0
+        marks = _of_polarity(marks, luminance(image[window]), kind)
     found[window] = marks
     return found
+
+
+def _of_polarity(marks: np.ndarray, grey: np.ndarray, kind: str) -> np.ndarray:
+    """Only the marked parts that are, on the whole, brighter (or darker) than their surroundings.
+
+    Judged per part, not per pixel: the rim the network marks beside a bright line is background,
+    darker or brighter than the median only by grain.
+    """
+    difference = grey.astype(np.float32) - median_background(grey, POLARITY_WINDOW).astype(np.float32)
+    count, labels = cv2.connectedComponents(marks.astype(np.uint8), connectivity=8)
+    mean = np.bincount(labels.ravel(), difference.ravel(), count) / np.maximum(np.bincount(labels.ravel(), None, count), 1)
+    keep = mean > 0 if kind == "bright" else mean < 0
+    keep[0] = False
+    return keep[labels]
 
 
 def dust_marks(detector: Detector, image: np.ndarray, sensitivity: float) -> np.ndarray:

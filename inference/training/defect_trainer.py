@@ -18,6 +18,7 @@ import datetime
 import json
 import math
 import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
@@ -141,6 +142,7 @@ def _card(config, args, initial: dict, step: int, losses: list[float], examples:
              "example_size": args.size, "renders": args.renders, "examples": examples, "seconds": round(seconds),
              "final_loss": round(float(np.mean(losses[-200:])), 4) if losses else None}
     return {"architecture": "defect_detector", **config.to_card(),
+            "parameter_count": sum(p.numel() for p in DefectNet(config).parameters()),
             "description": "Defect detector (U-Net) for scratches, cracks, dust, stains and torn corners on old photos",
             "dtype": "float16", "trained": datetime.date.today().isoformat(),
             "steps": step + int(initial.get("steps", 0)),
@@ -155,6 +157,7 @@ def save_detector(network: DefectNet, output: Path, card: dict) -> None:
     state = {key: (value.detach().half() if value.is_floating_point() else value).contiguous()
              for key, value in network.state_dict().items()}
     save_file(state, str(output), metadata={"architecture": "defect_detector"})
+    os.chmod(output, 0o644)  # safetensors writes owner-only files; weights are not secrets
     write_card(output, card)
 
 
