@@ -17,15 +17,17 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
-from torch.nn import functional as F
 
-from inference.restoration.network import ARCHITECTURE, DefectNet, DetectorConfig, hints, image_tensor
 from inference.weights.store import PROJECT_ROOT, WeightsError, find_weights
+
+if TYPE_CHECKING:
+    from inference.restoration.network import DefectNet
+
+# torch is imported only when the network runs: the CLI and the editor start without it.
+ARCHITECTURE = "defect_detector"
 
 SHIPPED = PROJECT_ROOT / "weights" / "defect_detector.safetensors"
 SPREAD = 4.0  # logit range that sensitivity 0..1 sweeps
@@ -69,6 +71,11 @@ class Detector:
             border[:, 0] = 1.0
         if right:
             border[:, -1] = 1.0
+        import torch
+        from torch.nn import functional as F
+
+        from inference.restoration.network import hints, image_tensor
+
         stroke_map = np.zeros((height, width), np.float32) if stroke is None else stroke.astype(np.float32)
         with torch.inference_mode():
             pixels = image_tensor(torch.from_numpy(np.ascontiguousarray(image))[None])
@@ -91,6 +98,11 @@ def detector_path() -> Path | None:
 
 @functools.lru_cache(maxsize=2)
 def _load(path: Path, modified: tuple[float, float]) -> Detector:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from inference.restoration.network import DefectNet, DetectorConfig
+
     card = _card(path)
     config = DetectorConfig.from_card(card)
     network = DefectNet(config)

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHITECTURE = "defect_detector"
-DAMAGE_KINDS = ("scratch", "crack", "dust", "stain", "torn")
+from inference.restoration.synthetic import KINDS as DAMAGE_KINDS  # the kinds the renderer draws
+
 HINT_CHANNELS = 3  # the Stroke; 1 when a Stroke is given (0: the whole photo); the photo's own border
 
 
@@ -95,3 +95,4 @@ def hints(stroke: torch.Tensor, modes: torch.Tensor, border: torch.Tensor) -> to
 def image_tensor(images: torch.Tensor) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1]."""
     return images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+

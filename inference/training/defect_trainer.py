@@ -29,7 +29,7 @@ import torch
 from safetensors.torch import save_file
 from torch.nn import functional as F
 
-from inference.restoration.detector import load_detector
+from inference.restoration.detector import ARCHITECTURE, load_detector
 from inference.restoration.network import DefectNet, DetectorConfig, hints, image_tensor
 from inference.training.defect_options import add_training_options
 from inference.training.defects import Examples, clean_photos, data_note, make_examples, stroke_hints
@@ -141,7 +141,7 @@ def _card(config, args, initial: dict, step: int, losses: list[float], examples:
     stage = {"steps": step, "peak_learning_rate": args.lr, "seed": args.seed, "batch": args.batch,
              "example_size": args.size, "renders": args.renders, "examples": examples, "seconds": round(seconds),
              "final_loss": round(float(np.mean(losses[-200:])), 4) if losses else None}
-    return {"architecture": "defect_detector", **config.to_card(),
+    return {"architecture": ARCHITECTURE, **config.to_card(),
             "parameter_count": sum(p.numel() for p in DefectNet(config).parameters()),
             "description": "Defect detector (U-Net) for scratches, cracks, dust, stains and torn corners on old photos",
             "dtype": "float16", "trained": datetime.date.today().isoformat(),
@@ -156,7 +156,7 @@ def save_detector(network: DefectNet, output: Path, card: dict) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     state = {key: (value.detach().half() if value.is_floating_point() else value).contiguous()
              for key, value in network.state_dict().items()}
-    save_file(state, str(output), metadata={"architecture": "defect_detector"})
+    save_file(state, str(output), metadata={"architecture": ARCHITECTURE})
     os.chmod(output, 0o644)  # safetensors writes owner-only files; weights are not secrets
     write_card(output, card)
 
