@@ -93,8 +93,7 @@ def mask_path_for(output: Path) -> Path:
 
 def restore_listed(engine: Engine, photo_path: Path, args: argparse.Namespace) -> None:
     """Restore one photo of a folder run: the local loop and every Ray task run this."""
-    restore_file(engine, photo_path, args.output / photo_path.name, args.sensitivity, args.save_mask,
-                 getattr(args, "detector", "auto"))
+    restore_file(engine, photo_path, args.output / photo_path.name, args.sensitivity, args.save_mask, args.detector)
 
 
 def _restore_folder(engine: Engine, args: argparse.Namespace) -> int:

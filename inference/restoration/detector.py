@@ -31,7 +31,6 @@ ARCHITECTURE = "defect_detector"
 
 SHIPPED = PROJECT_ROOT / "weights" / "defect_detector.safetensors"
 SPREAD = 4.0  # logit range that sensitivity 0..1 sweeps
-DEFAULT_THRESHOLDS = {"refine_stroke": 0.5, "propose_dust": 0.5, "propose_damage": 0.5}
 
 
 @dataclass
@@ -45,7 +44,7 @@ class Detector:
 
     def threshold(self, function: str, sensitivity: float) -> float:
         """The probability a pixel needs for ``function`` at ``sensitivity`` (higher sensitivity: lower)."""
-        base = float(self.card.get("thresholds", DEFAULT_THRESHOLDS).get(function, 0.5))
+        base = float(self.card.get("thresholds", {}).get(function, 0.5))  # 0.5 until calibrated
         base = min(max(base, 1e-4), 1 - 1e-4)
         logit = math.log(base / (1 - base)) + (0.5 - float(sensitivity)) * SPREAD
         return 1.0 / (1.0 + math.exp(-logit))
@@ -81,7 +80,8 @@ class Detector:
             pixels = image_tensor(torch.from_numpy(np.ascontiguousarray(image))[None])
             hint = hints(torch.from_numpy(stroke_map)[None], torch.tensor([0.0 if stroke is None else 1.0]),
                          torch.from_numpy(border)[None])
-            # Reflect the photo into the padding (zeros would look like a dark frame), hints stay 0.
+            # Repeat the photo's last row and column into the padding (zeros would look like a dark
+            # frame); the hints stay 0 there.
             pixels = F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate")
             hint = F.pad(hint, (0, pad_w, 0, pad_h))
             logits = self.network(pixels, hint)[0, :, :height, :width]

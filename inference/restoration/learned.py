@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inference.engines.regions import Box
 from inference.restoration.detector import Detector
 from inference.restoration.filters import (
     grow,
@@ -53,16 +54,15 @@ def stroke_probability(detector: Detector, image: np.ndarray, stroke: np.ndarray
     rows, columns = np.flatnonzero(stroke.any(axis=1)), np.flatnonzero(stroke.any(axis=0))
     if not len(rows):
         return None, None
-    height, width = stroke.shape
-    top, bottom = max(0, rows[0] - CONTEXT), min(height, rows[-1] + 1 + CONTEXT)
-    left, right = max(0, columns[0] - CONTEXT), min(width, columns[-1] + 1 + CONTEXT)
-    window = (slice(top, bottom), slice(left, right))
+    box = Box(rows[0], columns[0], rows[-1] + 1, columns[-1] + 1).expanded(CONTEXT, CONTEXT, stroke.shape)
+    window = box.slices
     crop, part = image[window], stroke[window]
     factor = max(1.0, float(np.sqrt(crop.shape[0] * crop.shape[1] / LARGEST_STROKE_CROP)))
     small_crop = resized(crop, factor)
     small_part = mask_to_size(part, small_crop.shape[:2]) if factor > 1 else part
     probability = detector.probabilities(small_crop, small_part,
-                                         (top == 0, bottom == height, left == 0, right == width)).max(axis=0)
+                                         (box.top == 0, box.bottom == stroke.shape[0], box.left == 0,
+                                          box.right == stroke.shape[1])).max(axis=0)
     return probability, window
 
 

@@ -3,9 +3,8 @@
 Built from a :class:`DetectorConfig` (the model card carries it), so tests can build it with random
 weights at any width. Input: the Image as RGB in [-1, 1] plus three hint channels: the Stroke a
 person painted (zeros when the whole photo is searched), a constant that says which of the two it
-is, and the photo's own outermost pixels (so that a crop's cut edge does not look like a print's); output: one logit per damage kind and pixel. The network sees at most ``2 ** levels`` times
-its finest detail, about 90 px with the defaults: enough to tell a speck on a cheek from a pore in
-hair, not to reason about a whole print, which is why callers still judge torn corners by place.
+is, and the photo's own outermost pixels (so that a crop's cut edge does not look like a print's).
+Output: one logit per damage kind and pixel.
 """
 
 from __future__ import annotations

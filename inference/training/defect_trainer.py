@@ -98,13 +98,15 @@ def train(args: argparse.Namespace) -> Path:
     print(f"{len(examples)} examples from {len(training)} photos in {time.perf_counter() - started:.0f} s", flush=True)
     config = DetectorConfig(tuple(args.widths))
     network = DefectNet(config)
+    initial = {}
     if args.init:
         # Go on from earlier weights (fine-tuning at a lower rate); their card must describe the same network.
-        network.load_state_dict(load_detector(args.init).network.state_dict(), strict=True)
+        earlier = load_detector(args.init)
+        network.load_state_dict(earlier.network.state_dict(), strict=True)
+        initial = dict(earlier.card, trained_as=str(args.init))
     network.train()
     optimiser = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed)
-    initial = dict(load_detector(args.init).card, trained_as=str(args.init)) if args.init else {}
     training_started = time.perf_counter()
     deadline = training_started + 60 * args.minutes
     step, losses = 0, []
