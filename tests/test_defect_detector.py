@@ -171,3 +171,41 @@ def test_training_a_few_steps_writes_weights_that_load(tmp_path):
     tuned = json.loads(again.with_suffix(".json").read_text())
     assert tuned["steps"] == 5 and [stage["steps"] for stage in tuned["stages"]] == [3, 2]
     assert tuned["held_out_photos"] == card["held_out_photos"]
+
+
+def test_the_fused_network_gives_the_same_probabilities():
+    detector = random_detector(3)
+    generator = torch.Generator().manual_seed(4)
+    for module in detector.network.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):  # trained-looking statistics, not the identity
+            module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.3)
+            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+    image = np.random.default_rng(1).integers(0, 256, (37, 45, 3), dtype=np.uint8)
+    with torch.inference_mode():
+        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        pixels = torch.nn.functional.pad(pixels, (0, 3, 0, 3), mode="replicate")
+        hint = torch.zeros(1, 3, 40, 48)
+        hint[0, 2, 0, :45] = hint[0, 2, 36, :45] = hint[0, 2, :37, 0] = hint[0, 2, :37, 44] = 1
+        expected = torch.sigmoid(detector.network(pixels, hint))[0, :, :37, :45].numpy()
+    assert np.abs(detector.probabilities(image) - expected).max() < 1e-4
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in detector.quick_network.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in detector.network.modules())  # the card's layout stays
+
+
+def test_seed_thresholds_follow_sensitivity_and_never_fall_below_the_threshold():
+    detector = random_detector()
+    detector.card["thresholds"] = {"propose_dust": 0.2}
+    assert detector.thresholds("propose_dust", 0.5) == (pytest.approx(0.2), pytest.approx(0.2))
+    detector.card["seed_thresholds"] = {"propose_dust": 0.6}
+    pairs = [detector.thresholds("propose_dust", s) for s in (0.0, 0.5, 1.0)]
+    assert pairs[1] == (pytest.approx(0.2), pytest.approx(0.6))
+    assert all(seed > low for low, seed in pairs)
+    assert [seed for _, seed in pairs] == sorted((seed for _, seed in pairs), reverse=True)
+
+
+def test_whole_photo_damage_draws_on_the_outputs_the_card_names():
+    detector = random_detector()
+    assert detector.proposed_damage == ("scratch", "crack", "torn")
+    detector.card["proposed_damage"] = ["scratch", "torn"]
+    assert detector.proposed_damage == ("scratch", "torn")

@@ -38,16 +38,34 @@ class Detector:
     network: DefectNet
     card: dict
 
+    @functools.cached_property
+    def quick_network(self) -> DefectNet:
+        """The network with its batch norms folded in (:func:`~inference.restoration.network.fused`): what runs."""
+        from inference.restoration.network import fused
+
+        return fused(self.network)
+
     @property
     def kinds(self) -> tuple[str, ...]:
         return self.network.config.kinds
 
     def threshold(self, function: str, sensitivity: float) -> float:
         """The probability a pixel needs for ``function`` at ``sensitivity`` (higher sensitivity: lower)."""
-        base = float(self.card.get("thresholds", {}).get(function, 0.5))  # 0.5 until calibrated
-        base = min(max(base, 1e-4), 1 - 1e-4)
-        logit = math.log(base / (1 - base)) + (0.5 - float(sensitivity)) * SPREAD
-        return 1.0 / (1.0 + math.exp(-logit))
+        return _shifted(float(self.card.get("thresholds", {}).get(function, 0.5)), sensitivity)  # 0.5 until calibrated
+
+    @property
+    def proposed_damage(self) -> tuple[str, ...]:
+        """The kinds Detect damage proposes over the whole photo: the card's choice (calibration leaves
+        out a kind it cannot propose precisely anywhere), else scratches, cracks and tears."""
+        return tuple(self.card.get("proposed_damage", ("scratch", "crack", "torn")))
+
+    def thresholds(self, function: str, sensitivity: float) -> tuple[float, float]:
+        """(threshold, seed) for a proposal at ``sensitivity``: its parts are traced above the
+        threshold and kept when they reach the seed somewhere (the card's ``seed_thresholds``, moved
+        by sensitivity as the threshold is; the threshold itself when the card has none)."""
+        low = self.threshold(function, sensitivity)
+        seed = self.card.get("seed_thresholds", {}).get(function)
+        return low, (low if seed is None else max(low, _shifted(float(seed), sensitivity)))
 
     def probabilities(self, image: np.ndarray, stroke: np.ndarray | None = None,
                       on_border: tuple[bool, bool, bool, bool] = (True, True, True, True)) -> np.ndarray:
@@ -84,8 +102,15 @@ class Detector:
             # frame); the hints stay 0 there.
             pixels = F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate")
             hint = F.pad(hint, (0, pad_w, 0, pad_h))
-            logits = self.network(pixels, hint)[0, :, :height, :width]
+            logits = self.quick_network(pixels, hint)[0, :, :height, :width]
             return torch.sigmoid(logits).numpy()
+
+
+def _shifted(probability: float, sensitivity: float) -> float:
+    """``probability`` at the default sensitivity 0.5, moved by up to ``SPREAD / 2`` in logit (higher sensitivity: lower)."""
+    base = min(max(probability, 1e-4), 1 - 1e-4)
+    logit = math.log(base / (1 - base)) + (0.5 - float(sensitivity)) * SPREAD
+    return 1.0 / (1.0 + math.exp(-logit))
 
 
 def detector_path() -> Path | None:

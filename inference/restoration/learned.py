@@ -5,10 +5,13 @@
 * dust: the "dust" output over the whole photo, on a copy whose shorter side is at most
   ``WORK_SIDE`` px (a 12-megapixel scan costs about what a 0.8-megapixel photo does); only compact
   specks, not blotches;
-* damage: the "scratch", "crack" and "torn" outputs, keeping only parts long enough to be a line
-  or large enough to be a tear (short fragments are where its false marks sit).
+* damage: the line and tear outputs the model card names (calibration may leave cracks out),
+  keeping only parts long enough to be a line or large enough to be a tear (short fragments are
+  where its false marks sit).
 
-Each returns the raw marks; the public functions grow them with :func:`grown`.
+Both proposals use hysteresis: a part is traced above the card's threshold and kept only where it
+reaches the card's seed threshold somewhere. Each function returns the raw marks; the public
+functions grow them with :func:`grown`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from inference.restoration.filters import (
 )
 
 WORK_SIDE = 768
+LINE_KINDS = ("scratch", "crack", "torn")  # the outputs whole-photo damage may draw on (the card chooses)
 CONTEXT = 32  # px around a Stroke the network sees
 LARGEST_STROKE_CROP = 1_000_000  # px; a larger Stroke box is looked at on a shrunk copy (the brush runs on the UI thread)
 LARGEST_SPECK = 0.02  # of the working copy's shorter side
@@ -38,38 +42,50 @@ POLARITY_WINDOW = 15
 HALO = 1
 
 
-def grown(marks: np.ndarray, grow_px: int) -> np.ndarray:
-    """The network's marks grown so that, with the rim it already marks, they reach ``grow_px`` past a defect."""
-    return grow(marks, max(0, grow_px - HALO))
+def grown(marks: np.ndarray, grow_px: int, within: Box | None = None) -> np.ndarray:
+    """The network's marks grown so that, with the rim it already marks, they reach ``grow_px`` past a defect.
+
+    ``within``: the box all marks lie in, when known; only it (and the growth around it) is dilated,
+    so a Stroke costs the same on a 12-megapixel scan as on a small photo.
+    """
+    radius = max(0, grow_px - HALO)
+    if within is None:
+        return grow(marks, radius)
+    window = within.expanded(radius, radius, marks.shape).slices
+    out = np.zeros(marks.shape, bool)
+    out[window] = grow(marks[window], radius)
+    return out
 
 
 def stroke_marks(detector: Detector, image: np.ndarray, stroke: np.ndarray, sensitivity: float,
-                 kind: str) -> np.ndarray:
-    probability, window = stroke_probability(detector, image, stroke)
-    return stroke_marks_from(probability, window, image, stroke, detector.threshold("refine_stroke", sensitivity), kind)
+                 kind: str, grow_px: int) -> np.ndarray:
+    """The marks inside ``stroke``, grown by ``grow_px``."""
+    probability, box = stroke_probability(detector, image, stroke)
+    marks = stroke_marks_from(probability, box, image, stroke, detector.threshold("refine_stroke", sensitivity), kind)
+    return grown(marks, grow_px, box)
 
 
 def stroke_probability(detector: Detector, image: np.ndarray, stroke: np.ndarray):
-    """(probability of any damage over the Stroke's box plus context, that box), or (None, None)."""
+    """(probability of any damage over the Stroke's box plus context, that :class:`Box`), or (None, None)."""
     rows, columns = np.flatnonzero(stroke.any(axis=1)), np.flatnonzero(stroke.any(axis=0))
     if not len(rows):
         return None, None
     box = Box(rows[0], columns[0], rows[-1] + 1, columns[-1] + 1).expanded(CONTEXT, CONTEXT, stroke.shape)
-    window = box.slices
-    crop, part = image[window], stroke[window]
+    crop, part = image[box.slices], stroke[box.slices]
     factor = max(1.0, float(np.sqrt(crop.shape[0] * crop.shape[1] / LARGEST_STROKE_CROP)))
     small_crop = resized(crop, factor)
     small_part = mask_to_size(part, small_crop.shape[:2]) if factor > 1 else part
     probability = detector.probabilities(small_crop, small_part,
                                          (box.top == 0, box.bottom == stroke.shape[0], box.left == 0,
                                           box.right == stroke.shape[1])).max(axis=0)
-    return probability, window
+    return probability, box
 
 
-def stroke_marks_from(probability, window, image, stroke, threshold: float, kind: str) -> np.ndarray:
+def stroke_marks_from(probability, box: Box | None, image, stroke, threshold: float, kind: str) -> np.ndarray:
     found = np.zeros(stroke.shape, bool)
     if probability is None:
         return found
+    window = box.slices
     part = stroke[window]
     marks = mask_to_size(probability > threshold, part.shape) & part
     if kind != "auto":
@@ -94,31 +110,50 @@ def _of_polarity(marks: np.ndarray, grey: np.ndarray, kind: str) -> np.ndarray:
 
 def dust_marks(detector: Detector, image: np.ndarray, sensitivity: float) -> np.ndarray:
     return dust_marks_from(whole_photo(detector, image), image.shape[:2], detector,
-                           detector.threshold("propose_dust", sensitivity))
+                           *detector.thresholds("propose_dust", sensitivity))
 
 
-def dust_marks_from(probability: np.ndarray, shape, detector: Detector, threshold: float) -> np.ndarray:
-    marks = probability[detector.kinds.index("dust")] > threshold
-    largest = max(3, int(round(LARGEST_SPECK * min(marks.shape))))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8), connectivity=8)
-    keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= largest
-    keep[0] = False
+def dust_marks_from(probability: np.ndarray, shape, detector: Detector, threshold: float,
+                    seed: float | None = None) -> np.ndarray:
+    """Specks: parts above ``threshold`` that reach ``seed`` somewhere and are no larger than ``LARGEST_SPECK``."""
+    labels, stats, seeded = _seeded_parts(probability[detector.kinds.index("dust")], threshold, seed)
+    largest = max(3, int(round(LARGEST_SPECK * min(labels.shape))))
+    keep = seeded & (np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= largest)
     return mask_to_size(keep[labels], shape)
 
 
 def damage_marks(detector: Detector, image: np.ndarray, sensitivity: float) -> np.ndarray:
     return damage_marks_from(whole_photo(detector, image), image.shape[:2], detector,
-                             detector.threshold("propose_damage", sensitivity))
+                             *detector.thresholds("propose_damage", sensitivity), detector.proposed_damage)
 
 
-def damage_marks_from(probability: np.ndarray, shape, detector: Detector, threshold: float) -> np.ndarray:
-    lines = [detector.kinds.index(kind) for kind in ("scratch", "crack", "torn")]
-    marks = probability[lines].max(axis=0) > threshold
-    shortest = SHORTEST_DAMAGE * min(marks.shape)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8), connectivity=8)
-    keep = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= shortest
-    keep[0] = False
+def damage_marks_from(probability: np.ndarray, shape, detector: Detector, threshold: float,
+                      seed: float | None = None, kinds: tuple[str, ...] = LINE_KINDS) -> np.ndarray:
+    """Lines and tears: parts of the ``kinds`` outputs above ``threshold`` that reach ``seed`` and are at
+    least ``SHORTEST_DAMAGE`` long."""
+    lines = [detector.kinds.index(kind) for kind in kinds]
+    labels, stats, seeded = _seeded_parts(probability[lines].max(axis=0), threshold, seed)
+    shortest = SHORTEST_DAMAGE * min(labels.shape)
+    keep = seeded & (np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= shortest)
     return mask_to_size(keep[labels], shape)
+
+
+def _seeded_parts(probability: np.ndarray, threshold: float, seed: float | None):
+    """(labels, stats, seeded) of the parts above ``threshold``; ``seeded[label]`` is True for the
+    parts that somewhere reach ``seed`` (never for the background, label 0).
+
+    Hysteresis: a defect is traced out to its faint ends, while a faint haze over texture with no
+    confident pixel in it is left alone. Without a ``seed`` above ``threshold`` every part counts.
+    """
+    _count, labels, stats, _ = cv2.connectedComponentsWithStats((probability > threshold).astype(np.uint8),
+                                                                connectivity=8)
+    if seed is None or seed <= threshold:
+        seeded = np.ones(len(stats), bool)
+    else:
+        seeded = np.zeros(len(stats), bool)
+        seeded[np.unique(labels[probability > seed])] = True
+    seeded[0] = False
+    return labels, stats, seeded
 
 
 def whole_photo(detector: Detector, image: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ Output: one logit per damage kind and pixel.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
@@ -83,6 +84,23 @@ class DefectNet(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], 1))
         return self.head(x)
+
+
+def fused(network: DefectNet) -> DefectNet:
+    """An inference copy of ``network`` with each batch norm folded into the convolution before it.
+
+    Same outputs (to float rounding), about a fifth less time on a CPU: the detectors run on the
+    UI thread for the Scratch brush. The original keeps its layout, so its state dict still loads
+    and saves as the model card describes.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    quick = copy.deepcopy(network).eval()
+    for pair in (*quick.down, *quick.up):
+        for conv_at in (0, 3):
+            pair[conv_at] = fuse_conv_bn_eval(pair[conv_at], pair[conv_at + 1])
+            pair[conv_at + 1] = nn.Identity()
+    return quick
 
 
 def hints(stroke: torch.Tensor, modes: torch.Tensor, border: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from inference.restoration.filters import (
     resized,
     shrink_factor,
 )
-from inference.restoration.learned import grown, stroke_marks
+from inference.restoration.learned import stroke_marks
 
 STROKE_KINDS = ("auto", "dark", "bright")
 RING = 5  # px of clean surroundings used to measure the grain
@@ -63,7 +63,7 @@ def refine_stroke(image: np.ndarray, stroke_mask: np.ndarray, sensitivity: float
         raise ValueError(f"kind must be one of {', '.join(STROKE_KINDS)}, got {kind!r}")
     detector = detector_for(method)
     if detector is not None:
-        return grown(stroke_marks(detector, image, stroke_mask.astype(bool), sensitivity, kind), grow_px)
+        return stroke_marks(detector, image, stroke_mask.astype(bool, copy=False), sensitivity, kind, grow_px)
     found = np.zeros(stroke_mask.shape, bool)
     rows, columns = np.flatnonzero(stroke_mask.any(axis=1)), np.flatnonzero(stroke_mask.any(axis=0))
     if not len(rows):

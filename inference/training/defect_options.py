@@ -38,3 +38,4 @@ def add_calibration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="the folder holding train/ (default ../shared/data)")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
+    parser.add_argument("--table", type=Path, help="also write every setting's counts here (JSON lines)")
