@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from inference.engines.regions import Box
+from inference.restoration.filters import grow
 from inference.restoration.learned import damage_marks_from, dust_marks_from, grown
 from inference.restoration.network import DAMAGE_KINDS
 from inference.restoration.scoring import Counts
@@ -90,3 +91,24 @@ def test_choose_writes_a_seed_per_proposal_and_counts_clean_marks_as_false():
     assert proposed == ["scratch", "torn"]
     assert reached["propose_damage"]["scratch"]["precision"] == pytest.approx(0.85)
     assert set(reached["propose_damage"]) == {"scratch", "crack", "torn"}
+
+
+def test_per_kind_refine_lowers_the_bar_only_for_the_output_that_gains():
+    # Two outputs; cracks are found only by output 1 at 0.3, dust by output 0 at 0.8 where grain
+    # sits at 0.6: a single threshold cannot serve both, one per kind can.
+    kinds = ("dust", "crack")
+    truth = np.zeros((20, 20), bool)
+    truth[10, 2:18] = True
+    part = grow(truth, 4)
+    crack = np.zeros((2, 20, 20), np.float16)
+    crack[1][truth] = 0.35
+    speck = np.zeros((20, 20), bool)
+    speck[5:7, 5:7] = True
+    dust = np.zeros((2, 20, 20), np.float16)
+    dust[0][part] = 0.6
+    dust[0][speck] = 0.9
+    cases = [calibration.StrokeCase("crack", crack, part, truth),
+             calibration.StrokeCase("dust", dust, part, speck)]
+    chosen, f1 = calibration.per_kind_refine(cases, kinds, 0.5)
+    assert chosen["crack"] < 0.35 and 0.6 <= chosen["dust"] < 0.9
+    assert f1["crack"] == pytest.approx(1.0) and f1["dust"] > 0.9

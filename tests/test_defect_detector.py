@@ -204,8 +204,31 @@ def test_seed_thresholds_follow_sensitivity_and_never_fall_below_the_threshold()
     assert [seed for _, seed in pairs] == sorted((seed for _, seed in pairs), reverse=True)
 
 
+def test_kind_thresholds_default_to_the_common_one():
+    detector = random_detector()
+    detector.card["thresholds"] = {"refine_stroke": 0.3}
+    assert detector.kind_thresholds("refine_stroke", 0.5) == pytest.approx([0.3] * len(DAMAGE_KINDS))
+    detector.card["kind_thresholds"] = {"refine_stroke": {"crack": 0.1}}
+    at_default = detector.kind_thresholds("refine_stroke", 0.5)
+    assert at_default[DAMAGE_KINDS.index("crack")] == pytest.approx(0.1)
+    assert at_default[DAMAGE_KINDS.index("dust")] == pytest.approx(0.3)
+    assert (detector.kind_thresholds("refine_stroke", 0.9) < at_default).all()
+
+
 def test_whole_photo_damage_draws_on_the_outputs_the_card_names():
     detector = random_detector()
     assert detector.proposed_damage == ("scratch", "crack", "torn")
     detector.card["proposed_damage"] = ["scratch", "torn"]
     assert detector.proposed_damage == ("scratch", "torn")
+
+
+def test_the_restore_panel_note_says_when_cracks_are_left_to_the_scratch_brush(monkeypatch, tmp_path):
+    path = tmp_path / "defect_detector.safetensors"
+    path.write_bytes(b"")
+    monkeypatch.setattr(detector_module, "find_weights", lambda *_args, **_kw: None)
+    monkeypatch.setattr(detector_module, "SHIPPED", path)
+    card = {"architecture": "defect_detector", **SMALL.to_card(), "proposed_damage": ["scratch", "crack", "torn"]}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    assert detector_module.describe_detector() == "Using the trained defect detector (defect_detector.safetensors)."
+    path.with_suffix(".json").write_text(json.dumps(dict(card, proposed_damage=["scratch", "torn"])))
+    assert "trace cracks with the Scratch brush" in detector_module.describe_detector()

@@ -53,6 +53,14 @@ class Detector:
         """The probability a pixel needs for ``function`` at ``sensitivity`` (higher sensitivity: lower)."""
         return _shifted(float(self.card.get("thresholds", {}).get(function, 0.5)), sensitivity)  # 0.5 until calibrated
 
+    def kind_thresholds(self, function: str, sensitivity: float) -> np.ndarray:
+        """One threshold per network kind: the card's ``kind_thresholds`` where it has them, else
+        :meth:`threshold`; all moved by sensitivity alike."""
+        own = self.card.get("kind_thresholds", {}).get(function, {})
+        common = self.threshold(function, sensitivity)
+        return np.array([_shifted(float(own[kind]), sensitivity) if kind in own else common for kind in self.kinds],
+                        np.float32)
+
     @property
     def proposed_damage(self) -> tuple[str, ...]:
         """The kinds Detect damage proposes over the whole photo: the card's choice (calibration leaves
@@ -206,4 +214,11 @@ def describe_detector() -> str:
     path = detector_path()
     if path is None:
         return "Using the classical rules: the trained defect detector (weights/defect_detector.safetensors) is missing."
-    return f"Using the trained defect detector ({path.name})."
+    line = f"Using the trained defect detector ({path.name})."
+    try:
+        proposed = _card(path).get("proposed_damage")
+    except WeightsError:
+        return line  # the detector functions warn about it when they run
+    if proposed and "crack" not in proposed:
+        line += " Detect damage proposes scratches and torn corners; trace cracks with the Scratch brush."
+    return line

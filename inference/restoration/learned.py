@@ -61,12 +61,13 @@ def stroke_marks(detector: Detector, image: np.ndarray, stroke: np.ndarray, sens
                  kind: str, grow_px: int) -> np.ndarray:
     """The marks inside ``stroke``, grown by ``grow_px``."""
     probability, box = stroke_probability(detector, image, stroke)
-    marks = stroke_marks_from(probability, box, image, stroke, detector.threshold("refine_stroke", sensitivity), kind)
+    marks = stroke_marks_from(probability, box, image, stroke, detector.kind_thresholds("refine_stroke", sensitivity),
+                              kind)
     return grown(marks, grow_px, box)
 
 
 def stroke_probability(detector: Detector, image: np.ndarray, stroke: np.ndarray):
-    """(probability of any damage over the Stroke's box plus context, that :class:`Box`), or (None, None)."""
+    """(per-kind probabilities (kinds, h, w) over the Stroke's box plus context, that :class:`Box`), or (None, None)."""
     rows, columns = np.flatnonzero(stroke.any(axis=1)), np.flatnonzero(stroke.any(axis=0))
     if not len(rows):
         return None, None
@@ -77,17 +78,19 @@ def stroke_probability(detector: Detector, image: np.ndarray, stroke: np.ndarray
     small_part = mask_to_size(part, small_crop.shape[:2]) if factor > 1 else part
     probability = detector.probabilities(small_crop, small_part,
                                          (box.top == 0, box.bottom == stroke.shape[0], box.left == 0,
-                                          box.right == stroke.shape[1])).max(axis=0)
+                                          box.right == stroke.shape[1]))
     return probability, box
 
 
-def stroke_marks_from(probability, box: Box | None, image, stroke, threshold: float, kind: str) -> np.ndarray:
+def stroke_marks_from(probability, box: Box | None, image, stroke, thresholds, kind: str) -> np.ndarray:
+    """Pixels of the Stroke where any kind's probability passes its threshold (one for all, or one per kind)."""
     found = np.zeros(stroke.shape, bool)
     if probability is None:
         return found
     window = box.slices
     part = stroke[window]
-    marks = mask_to_size(probability > threshold, part.shape) & part
+    limits = np.broadcast_to(np.asarray(thresholds, np.float32), (len(probability),))[:, None, None]
+    marks = mask_to_size((probability > limits).any(axis=0), part.shape) & part
     if kind != "auto":
         marks = _of_polarity(marks, luminance(image[window]), kind)
     found[window] = marks
