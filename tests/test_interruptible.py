@@ -35,9 +35,12 @@ def test_cancel_kills_the_helper_process_and_the_next_call_starts_another():
     telea().inpaint(image, mask)  # the helper is running now
     first = interruptible._SHARED.running
     assert first is not None and first.poll() is None
+    # A fill several times longer than the helper's first poll (0.05 s), even on a fast machine
+    # (0.34 s on a 2024 Xeon core): Cancel must find it still running.
+    big_image, big_mask = _photo_and_big_hole(720, 480)
     deadline = time.monotonic() + 0.1
     with pytest.raises(Cancelled):
-        telea().inpaint(image, mask, should_cancel=lambda: time.monotonic() > deadline)
+        telea().inpaint(big_image, big_mask, should_cancel=lambda: time.monotonic() > deadline)
     assert first.poll() is not None  # killed, not left computing
     telea().inpaint(image, mask)
     assert interruptible._SHARED.running is not first

@@ -124,7 +124,11 @@ def test_propose_damage_finds_a_long_scratch_and_a_torn_corner(method):
     line = np.zeros(photo.shape[:2], np.uint8)
     cv2.line(line, (30, 40), (480, 330), 1, 2)
     assert (found & line.astype(bool)).sum() >= 0.7 * line.sum()
-    assert found[5:30, 5:30].all()
+    # The rules fill the whole corner. The network (stage 3) marks a flat, straight-edged corner like
+    # this one (unlike the textured, jagged tears it learnt from) from its outline and its tip: 80 %
+    # of it here; docs/restoration.md says so.
+    coverage = found[5:30, 5:30].mean()
+    assert coverage == 1.0 if method == "classical" else coverage >= 0.75
     assert not found[200:, :150].any()
 
 
