@@ -232,3 +232,15 @@ def test_the_restore_panel_note_says_when_cracks_are_left_to_the_scratch_brush(m
     assert detector_module.describe_detector() == "Using the trained defect detector (defect_detector.safetensors)."
     path.with_suffix(".json").write_text(json.dumps(dict(card, proposed_damage=["scratch", "torn"])))
     assert "trace cracks with the Scratch brush" in detector_module.describe_detector()
+
+
+def test_the_whole_photo_search_sees_a_photo_and_its_mirror_image_alike():
+    from inference.restoration.learned import whole_photo
+
+    detector = random_detector(7)
+    image = np.random.default_rng(8).integers(0, 256, (33, 50, 3), dtype=np.uint8)
+    seen = whole_photo(detector, image)
+    mirrored = whole_photo(detector, np.ascontiguousarray(image[:, ::-1]))
+    assert seen.shape == (len(DAMAGE_KINDS), 33, 50)
+    assert np.abs(mirrored[:, :, ::-1] - seen).max() < 1e-5
+    assert np.abs(seen - detector.probabilities(image)).max() > 0  # not the single view

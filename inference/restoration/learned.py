@@ -160,5 +160,9 @@ def _seeded_parts(probability: np.ndarray, threshold: float, seed: float | None)
 
 
 def whole_photo(detector: Detector, image: np.ndarray) -> np.ndarray:
-    """Per-kind probabilities on the working copy (shorter side ≤ ``WORK_SIDE``)."""
-    return detector.probabilities(resized(image, shrink_factor(image.shape[:2], WORK_SIDE)))
+    """Per-kind probabilities on the working copy (shorter side ≤ ``WORK_SIDE``), averaged with those
+    of its mirror image: a whole-photo search has no Stroke to lean on, and a mark both views agree
+    on is less often grain (twice the time, still well under a second for a 12 MP scan)."""
+    work = resized(image, shrink_factor(image.shape[:2], WORK_SIDE))
+    mirrored = detector.probabilities(np.ascontiguousarray(work[:, ::-1]))[:, :, ::-1]
+    return (detector.probabilities(work) + mirrored) / 2
