@@ -75,7 +75,7 @@ def test_choose_writes_a_seed_per_proposal_and_counts_clean_marks_as_false():
     for setting in calibration.SETTINGS["refine_stroke"]:
         for kind in calibration.KINDS:
             scores[("refine_stroke", kind, setting)] = counts(0.9, 1 - setting[0])
-    for function, kinds in (("propose_dust", ("dust",)), ("propose_damage", calibration.DAMAGE_KINDS)):
+    for function, kinds in (("propose_dust", ("dust",)), ("propose_damage", calibration.LINE_KINDS)):
         for setting in calibration.SETTINGS[function]:
             seed = setting[1]
             with_cracks = len(setting) > 2 and "crack" in setting[2]

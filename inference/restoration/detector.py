@@ -31,6 +31,7 @@ ARCHITECTURE = "defect_detector"
 
 SHIPPED = PROJECT_ROOT / "weights" / "defect_detector.safetensors"
 SPREAD = 4.0  # logit range that sensitivity 0..1 sweeps
+LINE_KINDS = ("scratch", "crack", "torn")  # the outputs whole-photo damage may draw on (the card chooses)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Detector:
     def proposed_damage(self) -> tuple[str, ...]:
         """The kinds Detect damage proposes over the whole photo: the card's choice (calibration leaves
         out a kind it cannot propose precisely anywhere), else scratches, cracks and tears."""
-        return tuple(self.card.get("proposed_damage", ("scratch", "crack", "torn")))
+        return tuple(self.card.get("proposed_damage", LINE_KINDS))
 
     def thresholds(self, function: str, sensitivity: float) -> tuple[float, float]:
         """(threshold, seed) for a proposal at ``sensitivity``: its parts are traced above the

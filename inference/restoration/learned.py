@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from inference.engines.regions import Box
-from inference.restoration.detector import Detector
+from inference.restoration.detector import LINE_KINDS, Detector
 from inference.restoration.filters import (
     grow,
     luminance,
@@ -31,7 +31,6 @@ from inference.restoration.filters import (
 )
 
 WORK_SIDE = 768
-LINE_KINDS = ("scratch", "crack", "torn")  # the outputs whole-photo damage may draw on (the card chooses)
 CONTEXT = 32  # px around a Stroke the network sees
 LARGEST_STROKE_CROP = 1_000_000  # px; a larger Stroke box is looked at on a shrunk copy (the brush runs on the UI thread)
 LARGEST_SPECK = 0.02  # of the working copy's shorter side

@@ -31,7 +31,7 @@ import numpy as np
 
 from inference.engines.regions import Box
 from inference.io.images import open_image
-from inference.restoration.detector import load_detector
+from inference.restoration.detector import LINE_KINDS, load_detector
 from inference.restoration.learned import (
     damage_marks_from,
     dust_marks_from,
@@ -49,13 +49,12 @@ from inference.weights.store import write_card
 GRID = tuple(float(t) for t in np.round(np.arange(0.05, 0.96, 0.05), 2))
 PRECISION_AIM = 0.8  # the issue's precision target for the proposals
 LEAST_USEFUL_RECALL = 0.05  # below it a threshold marks (almost) nothing, whatever its precision
-DAMAGE_KINDS = ("scratch", "crack", "torn")
 # Proposals are traced above a threshold and kept where they reach a seed (hysteresis); the seed
 # grid is coarser (every other value), which keeps a calibration run to minutes.
 _PAIRS = tuple((t, s) for t in GRID for s in sorted(set(GRID[::2]) | {t}) if s >= t)
 # Whole-photo damage draws on these outputs: all three, or without cracks (jagged 1-2 px lines that
 # look most like hair and twigs); it is judged on the kinds the issue asks it to propose.
-DAMAGE_OUTPUTS = (("scratch", "crack", "torn"), ("scratch", "torn"))
+DAMAGE_OUTPUTS = (LINE_KINDS, ("scratch", "torn"))
 JUDGED = {"propose_dust": ("dust",), "propose_damage": ("scratch", "torn")}
 SETTINGS = {"refine_stroke": tuple((t,) for t in GRID), "propose_dust": _PAIRS,
             "propose_damage": tuple(pair + (outputs,) for outputs in DAMAGE_OUTPUTS for pair in _PAIRS)}
@@ -86,16 +85,17 @@ def held_out_photos(card: dict, data: Path) -> list[Path]:
     return sorted(folder / name for name in names if (folder / name).is_file())
 
 
-def score_grid(detector, paths: list[Path], seeds: int, cases: list | None = None) -> dict:
-    """{(function, kind, setting): Counts}, with kind "clean" for the undamaged photos; a setting is
-    (threshold,) for refine_stroke and (threshold, seed[, outputs]) for the proposals. The Stroke
-    cases are appended to ``cases`` when it is given."""
+def score_grid(detector, paths: list[Path], seeds: int) -> tuple[dict, list[StrokeCase]]:
+    """({(function, kind, setting): Counts}, the Stroke cases), with kind "clean" for the undamaged
+    photos; a setting is (threshold,) for refine_stroke (scored from the cases, one threshold for
+    every output) and (threshold, seed[, outputs]) for the proposals."""
     scores: dict = {}
+    cases: list[StrokeCase] = []
 
-    def add(function: str, kind: str, truth: np.ndarray, marks_at, grow_px: int = 1) -> None:
+    def add(function: str, kind: str, truth: np.ndarray, marks_at) -> None:
         for setting in SETTINGS[function]:
             counts = scores.setdefault((function, kind, setting), Counts())
-            counts += pixel_counts(grown(marks_at(*setting), grow_px), truth)
+            counts += pixel_counts(grown(marks_at(*setting), 1), truth)  # the proposals' default growth
 
     for index, path in enumerate(paths):
         clean = open_image(path).pixels
@@ -112,18 +112,19 @@ def score_grid(detector, paths: list[Path], seeds: int, cases: list | None = Non
                     continue
                 stroke = _rough_stroke(truth, np.random.default_rng([seed, index, 7]))
                 inside, box = stroke_probability(detector, photo.image, stroke)
-                add("refine_stroke", kind, truth,
-                    lambda t, p=inside, b=box, i=photo.image, s=stroke: stroke_marks_from(p, b, i, s, t, "auto"), 2)
-                if cases is not None and inside is not None:
-                    cases.append(StrokeCase(kind, inside.astype(np.float16), stroke[box.slices], truth[box.slices]))
+                cases.append(StrokeCase(kind, inside, stroke[box.slices], truth[box.slices]))
                 if kind == "dust":
                     add("propose_dust", kind, truth, partial(dust_marks_from, whole_photo(detector, photo.image),
                                                              shape, detector))
-                elif kind in DAMAGE_KINDS:
+                elif kind in LINE_KINDS:
                     add("propose_damage", kind, truth, partial(damage_marks_from, whole_photo(detector, photo.image),
                                                                shape, detector))
         print(f"{index + 1}/{len(paths)} {path.name}", file=sys.stderr, flush=True)
-    return scores
+    for setting in SETTINGS["refine_stroke"]:
+        same_for_all = np.full(len(detector.kinds), setting[0], np.float32)
+        for case in cases:
+            scores.setdefault(("refine_stroke", case.kind, setting), Counts()).__iadd__(case.counts(same_for_all))
+    return scores, cases
 
 
 def _rough_stroke(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -142,7 +143,7 @@ def choose(scores: dict) -> tuple[dict, dict, list, dict]:
     thresholds["refine_stroke"] = best[0]
     reached["refine_stroke"] = {k: round(scores[("refine_stroke", k, best)].f1, 3) for k in KINDS
                                 if ("refine_stroke", k, best) in scores}
-    for function, shown in (("propose_dust", ("dust",)), ("propose_damage", DAMAGE_KINDS)):
+    for function, shown in (("propose_dust", ("dust",)), ("propose_damage", LINE_KINDS)):
         pick = _most_recall_at_aim({setting: [_with_clean(scores, function, kind, setting) for kind in JUDGED[function]]
                                     for setting in SETTINGS[function]})
         thresholds[function], seeds[function] = pick[:2]
@@ -214,8 +215,7 @@ def calibrate(weights: Path, data: Path, seeds: int, limit: int, table: Path | N
     paths = held_out_photos(detector.card, data)[: limit or None]
     if not paths:
         raise SystemExit(f"none of the card's held-out photos are under {data / 'train'}")
-    cases: list[StrokeCase] = []
-    scores = score_grid(detector, paths, seeds, cases)
+    scores, cases = score_grid(detector, paths, seeds)
     if table:
         write_table(scores, table)
     thresholds, seed_thresholds, proposed, reached = choose(scores)
