@@ -110,8 +110,10 @@ def test_detection_sensitivity_reruns_and_discard_clears(window, old_photo, qtbo
     window.actions["detect_dust"].trigger()
     qtbot.waitUntil(lambda: control.proposal is not None and not control.busy, timeout=10000)
     strict = control.proposal.sum()
-    control.panel.sensitivity.set_value(0.9)  # re-runs after the slider rests
-    qtbot.waitUntil(lambda: control.busy, timeout=3000)
+    # Re-runs after the slider rests. Waited for by its finished signal, not by polling `busy`: the
+    # re-run reuses the photo's network pass and can start and end between two polls.
+    with qtbot.waitSignal(control.runner.finished, timeout=10000):
+        control.panel.sensitivity.set_value(0.9)
     qtbot.waitUntil(lambda: control.proposal is not None and not control.busy, timeout=10000)
     assert control.proposal.sum() >= strict
     control.panel.discard.click()

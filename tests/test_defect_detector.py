@@ -244,3 +244,21 @@ def test_the_whole_photo_search_sees_a_photo_and_its_mirror_image_alike():
     assert seen.shape == (len(DAMAGE_KINDS), 33, 50)
     assert np.abs(mirrored[:, :, ::-1] - seen).max() < 1e-5
     assert np.abs(seen - detector.probabilities(image)).max() > 0  # not the single view
+
+
+def test_dust_and_damage_of_one_photo_share_one_pass_of_the_network(monkeypatch):
+    from inference.cli.restore import restoration_hole
+
+    detector = random_detector(9)
+    monkeypatch.setattr(detector_module, "load_detector", lambda path=None: detector)
+    calls = []
+    probabilities = detector.probabilities
+    monkeypatch.setattr(detector, "probabilities", lambda *args, **kw: calls.append(1) or probabilities(*args, **kw))
+    image = np.random.default_rng(10).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    first = restoration_hole(image, 0.5, method="learned")
+    assert len(calls) == 2  # the photo and its mirror image, once for both proposals
+    assert np.array_equal(restoration_hole(image, 0.5, method="learned"), first) and len(calls) == 2
+    changed = image.copy()
+    changed[20, 20] = 255 - changed[20, 20]
+    restoration_hole(changed, 0.5, method="learned")
+    assert len(calls) == 4  # another photo: looked at afresh

@@ -16,6 +16,8 @@ functions grow them with :func:`grown`.
 
 from __future__ import annotations
 
+import hashlib
+
 import cv2
 import numpy as np
 
@@ -159,9 +161,24 @@ def _seeded_parts(probability: np.ndarray, threshold: float, seed: float | None)
 
 
 def whole_photo(detector: Detector, image: np.ndarray) -> np.ndarray:
-    """Per-kind probabilities on the working copy (shorter side ≤ ``WORK_SIDE``), averaged with those
-    of its mirror image: a whole-photo search has no Stroke to lean on, and a mark both views agree
-    on is less often grain (twice the time, still well under a second for a 12 MP scan)."""
-    work = resized(image, shrink_factor(image.shape[:2], WORK_SIDE))
+    """Per-kind probabilities (read-only) on the working copy (shorter side ≤ ``WORK_SIDE``), averaged
+    with those of its mirror image: a whole-photo search has no Stroke to lean on, and a mark both
+    views agree on is less often grain (twice the time, still well under a second for a 12 MP scan).
+
+    The last result is kept: dust and damage proposals of the same photo (``restore`` asks for both,
+    the editor's Detect dust then Detect damage) share one pass of the network.
+    """
+    global _last_whole_photo
+    work = np.ascontiguousarray(resized(image, shrink_factor(image.shape[:2], WORK_SIDE)))
+    key = (work.shape, hashlib.blake2b(work.data, digest_size=16).digest())
+    last = _last_whole_photo
+    if last is not None and last[0] is detector and last[1] == key:
+        return last[2]
     mirrored = detector.probabilities(np.ascontiguousarray(work[:, ::-1]))[:, :, ::-1]
-    return (detector.probabilities(work) + mirrored) / 2
+    probability = (detector.probabilities(work) + mirrored) / 2
+    probability.setflags(write=False)
+    _last_whole_photo = (detector, key, probability)
+    return probability
+
+
+_last_whole_photo: tuple | None = None  # (detector, fingerprint of the working copy, probabilities)
