@@ -182,3 +182,9 @@ def whole_photo(detector: Detector, image: np.ndarray) -> np.ndarray:
 
 
 _last_whole_photo: tuple | None = None  # (detector, fingerprint of the working copy, probabilities)
+
+
+def forget_whole_photo() -> None:
+    """Drop the kept result, so that the next whole-photo search runs the network (benchmarks time that)."""
+    global _last_whole_photo
+    _last_whole_photo = None
