@@ -70,27 +70,48 @@ def test_the_proposal_pair_must_be_precise_for_every_kind():
     assert calibration._most_recall_at_aim(table) == (0.9, 0.9), "else the least bad worst kind"
 
 
-def test_choose_writes_a_seed_per_proposal_and_counts_clean_marks_as_false():
+def test_choose_writes_a_seed_for_dust_and_counts_clean_marks_as_false():
     scores = {}
     for setting in calibration.SETTINGS["refine_stroke"]:
         for kind in calibration.KINDS:
             scores[("refine_stroke", kind, setting)] = counts(0.9, 1 - setting[0])
-    for function, kinds in (("propose_dust", ("dust",)), ("propose_damage", calibration.LINE_KINDS)):
-        for setting in calibration.SETTINGS[function]:
-            seed = setting[1]
-            with_cracks = len(setting) > 2 and "crack" in setting[2]
-            for kind in kinds:
-                # Drawing on the crack output finds a little more but marks hair and twigs too.
-                scores[(function, kind, setting)] = counts(0.7 if with_cracks else 0.85, 1.05 - seed if with_cracks
-                                                           else 1 - seed)
-            # Marks on undamaged photos: many at a low seed, none from 0.5 on.
-            scores[(function, "clean", setting)] = Counts(0, 0 if seed >= 0.5 else 500, 0, 0)
-    thresholds, seeds, proposed, reached = calibration.choose(scores)
+    for setting in calibration.SETTINGS["propose_dust"]:
+        scores[("propose_dust", "dust", setting)] = counts(0.85, 1 - setting[1])
+        # Marks on undamaged photos: many at a low seed, none from 0.5 on.
+        scores[("propose_dust", "clean", setting)] = Counts(0, 0 if setting[1] >= 0.5 else 500, 0, 0)
+    thresholds, seeds, reached = calibration.choose(scores)
     assert thresholds["refine_stroke"] == pytest.approx(0.05)
-    assert seeds["propose_dust"] == pytest.approx(0.5) and seeds["propose_damage"] == pytest.approx(0.5)
-    assert proposed == ["scratch", "torn"]
-    assert reached["propose_damage"]["scratch"]["precision"] == pytest.approx(0.85)
-    assert set(reached["propose_damage"]) == {"scratch", "crack", "torn"}
+    assert seeds["propose_dust"] == pytest.approx(0.5)
+    assert reached["propose_dust"]["dust"]["precision"] == pytest.approx(0.85)
+
+
+def damage_cases(hair: float) -> list[calibration.DamageCase]:
+    """A scratch, a crack and a tear photo, and an undamaged one with a hair the crack output scores ``hair``."""
+    scratch, crack, torn = (slice(None), 20, slice(5, 75)), (slice(None), 40, slice(5, 75)), \
+        (slice(None), slice(60, 80), slice(60, 80))
+    cases = []
+    for kind, where, value in (("scratch", scratch, 0.9), ("crack", crack, 0.7), ("torn", torn, 0.9),
+                               ("clean", None, 0.0)):
+        blobs = [(kind, *where[1:], value)] if where else []
+        blobs.append(("crack", 10, slice(5, 75), hair))  # the hair shows on every photo
+        truth = np.zeros((80, 80), bool)
+        if where:
+            truth[where[1:]] = True
+        cases.append(calibration.DamageCase.of(kind, probability_with(*blobs), DAMAGE_KINDS, truth))
+    return cases
+
+
+def test_cracks_get_a_bar_of_their_own_above_the_hair():
+    channels, reached = calibration.choose_damage(damage_cases(hair=0.48))
+    assert [channel["outputs"] for channel in channels] == [["scratch", "torn"], ["crack"]]
+    assert 0.48 < channels[1]["seed"] <= 0.7 and channels[1]["threshold"] < 0.7
+    assert all(reached[kind] == {"precision": 1.0, "recall": 1.0} for kind in ("scratch", "crack", "torn"))
+
+
+def test_cracks_are_left_out_when_no_bar_tells_them_from_hair():
+    channels, reached = calibration.choose_damage(damage_cases(hair=0.7))
+    assert [channel["outputs"] for channel in channels] == [["scratch", "torn"]]
+    assert reached["crack"]["recall"] == 0.0 and reached["scratch"]["precision"] == 1.0
 
 
 def test_per_kind_refine_lowers_the_bar_only_for_the_output_that_gains():

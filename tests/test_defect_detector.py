@@ -220,6 +220,41 @@ def test_whole_photo_damage_draws_on_the_outputs_the_card_names():
     assert detector.proposed_damage == ("scratch", "crack", "torn")
     detector.card["proposed_damage"] = ["scratch", "torn"]
     assert detector.proposed_damage == ("scratch", "torn")
+    detector.card["thresholds"] = {"propose_damage": 0.3}
+    assert detector.damage_channels(0.5) == [(("scratch", "torn"), pytest.approx(0.3), pytest.approx(0.3))]
+
+
+def test_each_damage_channel_has_its_own_bar_and_sensitivity_moves_them_all():
+    detector = random_detector()
+    detector.card["damage_channels"] = [{"outputs": ["torn", "scratch"], "threshold": 0.2, "seed": 0.6},
+                                        {"outputs": ["crack"], "threshold": 0.5, "seed": 0.9}]
+    assert detector.proposed_damage == ("scratch", "crack", "torn")
+    (lines, low, seed), (cracks, crack_low, crack_seed) = detector.damage_channels(0.5)
+    assert lines == ("torn", "scratch") and cracks == ("crack",)
+    assert (low, seed, crack_low, crack_seed) == pytest.approx((0.2, 0.6, 0.5, 0.9))
+    keener = detector.damage_channels(0.8)
+    assert all(k[1] < d[1] and k[2] < d[2] for k, d in zip(keener, detector.damage_channels(0.5), strict=True))
+    detector.card["damage_channels"] = detector.card["damage_channels"][:1]
+    assert detector.proposed_damage == ("scratch", "torn")
+
+
+def test_damage_marks_join_the_channels(monkeypatch):
+    from inference.restoration import learned
+
+    detector = random_detector()
+    probability = np.full((len(DAMAGE_KINDS), 60, 60), 0.05, np.float32)
+    probability[DAMAGE_KINDS.index("scratch"), 10, 5:55] = 0.5
+    probability[DAMAGE_KINDS.index("crack"), 30, 5:55] = 0.5  # below the crack channel's seed
+    probability[DAMAGE_KINDS.index("crack"), 45, 5:55] = 0.95
+    detector.card["damage_channels"] = [{"outputs": ["scratch", "torn"], "threshold": 0.3, "seed": 0.4},
+                                        {"outputs": ["crack"], "threshold": 0.3, "seed": 0.9}]
+    monkeypatch.setattr(learned, "whole_photo", lambda _detector, _image: probability)
+    marks = learned.damage_marks(detector, np.zeros((120, 120, 3), np.uint8), 0.5)
+    assert marks.shape == (120, 120), "marks come back at the photo's size"
+    assert marks[20, 10:110].all() and marks[90, 10:110].all() and not marks[60].any()
+    one_channel = dict(detector.card["damage_channels"][1], seed=0.4)
+    detector.card["damage_channels"] = [one_channel]
+    assert learned.damage_marks(detector, np.zeros((120, 120, 3), np.uint8), 0.5)[60, 10:110].all()
 
 
 def test_the_restore_panel_note_says_when_cracks_are_left_to_the_scratch_brush(monkeypatch, tmp_path):
@@ -231,6 +266,9 @@ def test_the_restore_panel_note_says_when_cracks_are_left_to_the_scratch_brush(m
     path.with_suffix(".json").write_text(json.dumps(card))
     assert detector_module.describe_detector() == "Using the trained defect detector (defect_detector.safetensors)."
     path.with_suffix(".json").write_text(json.dumps(dict(card, proposed_damage=["scratch", "torn"])))
+    assert "trace cracks with the Scratch brush" in detector_module.describe_detector()
+    channels = [{"outputs": ["scratch", "torn"], "threshold": 0.3, "seed": 0.5}]
+    path.with_suffix(".json").write_text(json.dumps(dict(card, damage_channels=channels)))
     assert "trace cracks with the Scratch brush" in detector_module.describe_detector()
 
 

@@ -64,17 +64,26 @@ class Detector:
 
     @property
     def proposed_damage(self) -> tuple[str, ...]:
-        """The kinds Detect damage proposes over the whole photo: the card's choice (calibration leaves
-        out a kind it cannot propose precisely anywhere), else scratches, cracks and tears."""
-        return tuple(self.card.get("proposed_damage", LINE_KINDS))
+        """The kinds Detect damage proposes over the whole photo (see :func:`proposed_damage`)."""
+        return proposed_damage(self.card)
 
     def thresholds(self, function: str, sensitivity: float) -> tuple[float, float]:
         """(threshold, seed) for a proposal at ``sensitivity``: its parts are traced above the
         threshold and kept when they reach the seed somewhere (the card's ``seed_thresholds``, moved
         by sensitivity as the threshold is; the threshold itself when the card has none)."""
-        low = self.threshold(function, sensitivity)
         seed = self.card.get("seed_thresholds", {}).get(function)
-        return low, (low if seed is None else max(low, _shifted(float(seed), sensitivity)))
+        return _pair(self.threshold(function, sensitivity), seed, sensitivity)
+
+    def damage_channels(self, sensitivity: float) -> list[tuple[tuple[str, ...], float, float]]:
+        """Whole-photo damage as (outputs, threshold, seed) channels at ``sensitivity``, their marks
+        joined: the card's ``damage_channels`` (cracks, which look most like hair and twigs, get a bar
+        of their own), else one channel of :attr:`proposed_damage` at ``propose_damage``'s thresholds."""
+        channels = self.card.get("damage_channels")
+        if not channels:
+            return [(self.proposed_damage, *self.thresholds("propose_damage", sensitivity))]
+        return [(tuple(channel["outputs"]),
+                 *_pair(_shifted(float(channel["threshold"]), sensitivity), channel.get("seed"), sensitivity))
+                for channel in channels]
 
     def probabilities(self, image: np.ndarray, stroke: np.ndarray | None = None,
                       on_border: tuple[bool, bool, bool, bool] = (True, True, True, True)) -> np.ndarray:
@@ -113,6 +122,22 @@ class Detector:
             hint = F.pad(hint, (0, pad_w, 0, pad_h))
             logits = self.quick_network(pixels, hint)[0, :, :height, :width]
             return torch.sigmoid(logits).numpy()
+
+
+def proposed_damage(card: dict) -> tuple[str, ...]:
+    """The kinds Detect damage proposes: those of the card's ``damage_channels`` (or its older
+    ``proposed_damage``; calibration leaves out a kind it cannot propose precisely), else
+    scratches, cracks and tears."""
+    channels = card.get("damage_channels")
+    if channels:
+        drawn = {kind for channel in channels for kind in channel["outputs"]}
+        return tuple(kind for kind in LINE_KINDS if kind in drawn)
+    return tuple(card.get("proposed_damage", LINE_KINDS))
+
+
+def _pair(low: float, seed: float | None, sensitivity: float) -> tuple[float, float]:
+    """(threshold, seed) with the card's seed moved by sensitivity; never below the threshold."""
+    return low, (low if seed is None else max(low, _shifted(float(seed), sensitivity)))
 
 
 def _shifted(probability: float, sensitivity: float) -> float:
@@ -217,9 +242,9 @@ def describe_detector() -> str:
         return "Using the classical rules: the trained defect detector (weights/defect_detector.safetensors) is missing."
     line = f"Using the trained defect detector ({path.name})."
     try:
-        proposed = _card(path).get("proposed_damage")
+        proposed = proposed_damage(_card(path))
     except WeightsError:
         return line  # the detector functions warn about it when they run
-    if proposed and "crack" not in proposed:
+    if "crack" not in proposed:
         line += " Detect damage proposes scratches and torn corners; trace cracks with the Scratch brush."
     return line

@@ -5,9 +5,9 @@
 * dust: the "dust" output over the whole photo, on a copy whose shorter side is at most
   ``WORK_SIDE`` px (a 12-megapixel scan costs about what a 0.8-megapixel photo does); only compact
   specks, not blotches;
-* damage: the line and tear outputs the model card names (calibration may leave cracks out),
-  keeping only parts long enough to be a line or large enough to be a tear (short fragments are
-  where its false marks sit).
+* damage: the line and tear outputs in the model card's channels (each channel its own threshold and
+  seed; calibration may leave cracks out), keeping only parts long enough to be a line or large
+  enough to be a tear (short fragments are where its false marks sit).
 
 Both proposals use hysteresis: a part is traced above the card's threshold and kept only where it
 reaches the card's seed threshold somewhere. Each function returns the raw marks; the public
@@ -127,19 +127,32 @@ def dust_marks_from(probability: np.ndarray, shape, detector: Detector, threshol
 
 
 def damage_marks(detector: Detector, image: np.ndarray, sensitivity: float) -> np.ndarray:
-    return damage_marks_from(whole_photo(detector, image), image.shape[:2], detector,
-                             *detector.thresholds("propose_damage", sensitivity), detector.proposed_damage)
+    """The marks of every one of the card's damage channels, joined."""
+    probability = whole_photo(detector, image)
+    marks = np.zeros(probability.shape[1:], bool)
+    for kinds, threshold, seed in detector.damage_channels(sensitivity):
+        marks |= long_parts(outputs_of(probability, detector, kinds), threshold, seed)
+    return mask_to_size(marks, image.shape[:2])
 
 
 def damage_marks_from(probability: np.ndarray, shape, detector: Detector, threshold: float,
                       seed: float | None = None, kinds: tuple[str, ...] = LINE_KINDS) -> np.ndarray:
-    """Lines and tears: parts of the ``kinds`` outputs above ``threshold`` that reach ``seed`` and are at
+    """One channel of damage, at ``shape``: :func:`long_parts` of the ``kinds`` outputs."""
+    return mask_to_size(long_parts(outputs_of(probability, detector, kinds), threshold, seed), shape)
+
+
+def outputs_of(probability: np.ndarray, detector: Detector, kinds: tuple[str, ...]) -> np.ndarray:
+    """The highest probability of the ``kinds`` outputs at each pixel."""
+    return probability[[detector.kinds.index(kind) for kind in kinds]].max(axis=0)
+
+
+def long_parts(probability: np.ndarray, threshold: float, seed: float | None = None) -> np.ndarray:
+    """Lines and tears (on the working copy): parts above ``threshold`` that reach ``seed`` and are at
     least ``SHORTEST_DAMAGE`` long."""
-    lines = [detector.kinds.index(kind) for kind in kinds]
-    labels, stats, seeded = _seeded_parts(probability[lines].max(axis=0), threshold, seed)
+    labels, stats, seeded = _seeded_parts(probability, threshold, seed)
     shortest = SHORTEST_DAMAGE * min(labels.shape)
     keep = seeded & (np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= shortest)
-    return mask_to_size(keep[labels], shape)
+    return keep[labels]
 
 
 def _seeded_parts(probability: np.ndarray, threshold: float, seed: float | None):

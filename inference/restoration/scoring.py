@@ -50,8 +50,11 @@ class Counts:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def pixel_counts(proposed: np.ndarray, truth: np.ndarray, tolerance: int = TOLERANCE) -> Counts:
-    near_truth = grow(truth, tolerance)
+def pixel_counts(proposed: np.ndarray, truth: np.ndarray, tolerance: int = TOLERANCE,
+                 near_truth: np.ndarray | None = None) -> Counts:
+    """``near_truth``: ``truth`` grown by ``tolerance``, when the caller keeps it for many proposals."""
+    if near_truth is None:
+        near_truth = grow(truth, tolerance)
     return Counts(int((proposed & near_truth).sum()), int(proposed.sum()),
                   int((truth & proposed).sum()), int(truth.sum()))
 
