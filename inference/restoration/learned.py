@@ -4,7 +4,7 @@
   context; any kind of damage counts;
 * dust: the "dust" output over the whole photo, on a copy whose shorter side is at most
   ``WORK_SIDE`` px (a 12-megapixel scan costs about what a 0.8-megapixel photo does); only compact
-  specks, not blotches;
+  specks, not blotches, that stand out of the texture around them by the card's ``speck_contrast``;
 * damage: the line and tear outputs in the model card's channels (each channel its own threshold and
   seed; calibration may leave cracks out), keeping only parts long enough to be a line or large
   enough to be a tear (short fragments are where its false marks sit).
@@ -17,6 +17,7 @@ functions grow them with :func:`grown`.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ from inference.engines.regions import Box
 from inference.restoration.detector import LINE_KINDS, Detector
 from inference.restoration.filters import (
     grow,
+    local_texture,
     luminance,
     mask_to_size,
     median_background,
@@ -38,6 +40,7 @@ LARGEST_STROKE_CROP = 1_000_000  # px; a larger Stroke box is looked at on a shr
 LARGEST_SPECK = 0.02  # of the working copy's shorter side
 SHORTEST_DAMAGE = 0.04  # of the working copy's shorter side: shorter marks are dropped
 POLARITY_WINDOW = 15
+SPECK_CONTEXT = 31  # px of the working copy: the median a speck is measured against, and the texture around it
 # The network was not scored on the pixel around each defect (its soft rim), and it marks that rim
 # itself: its marks need one pixel less growth than the rules' to cover the same halo.
 HALO = 1
@@ -113,17 +116,72 @@ def _of_polarity(marks: np.ndarray, grey: np.ndarray, kind: str) -> np.ndarray:
 
 
 def dust_marks(detector: Detector, image: np.ndarray, sensitivity: float) -> np.ndarray:
-    return dust_marks_from(whole_photo(detector, image), image.shape[:2], detector,
-                           *detector.thresholds("propose_dust", sensitivity))
+    threshold, seed = detector.thresholds("propose_dust", sensitivity)
+    parts = speck_parts(whole_photo(detector, image)[detector.kinds.index("dust")], threshold,
+                        speck_difference(working_copy(image)))
+    return mask_to_size(parts.marks(seed, detector.speck_contrast(sensitivity)), image.shape[:2])
 
 
 def dust_marks_from(probability: np.ndarray, shape, detector: Detector, threshold: float,
                     seed: float | None = None) -> np.ndarray:
-    """Specks: parts above ``threshold`` that reach ``seed`` somewhere and are no larger than ``LARGEST_SPECK``."""
-    labels, stats, seeded = _seeded_parts(probability[detector.kinds.index("dust")], threshold, seed)
+    """Specks, at ``shape``, with no contrast test: :class:`SpeckParts` of the dust output."""
+    parts = speck_parts(probability[detector.kinds.index("dust")], threshold)
+    return mask_to_size(parts.marks(seed), shape)
+
+
+@dataclass
+class SpeckParts:
+    """The parts of the dust output above a threshold, with what decides which are specks: the
+    highest probability in each (a part is kept when it reaches the seed: hysteresis), whether it is
+    no larger than ``LARGEST_SPECK``, and how far it stands out of the texture around it."""
+
+    labels: np.ndarray
+    peak: np.ndarray
+    small: np.ndarray
+    standout: np.ndarray
+
+    def marks(self, seed: float | None = None, contrast: float = 0.0) -> np.ndarray:
+        """The specks (working copy) that reach ``seed`` and stand out by at least ``contrast``."""
+        keep = self.small & (self.standout >= contrast)
+        if seed is not None:
+            keep &= self.peak > seed
+        keep[0] = False
+        return keep[self.labels]
+
+
+def speck_parts(dust: np.ndarray, threshold: float, difference: np.ndarray | None = None) -> SpeckParts:
+    """:class:`SpeckParts` of the dust output ``dust`` (working copy) above ``threshold``;
+    ``difference``: :func:`speck_difference` of the working copy (without it nothing is measured
+    and every part stands out)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((dust > threshold).astype(np.uint8), connectivity=8)
+    peak = np.zeros(count, np.float32)
+    np.maximum.at(peak, labels.ravel(), dust.ravel())
     largest = max(3, int(round(LARGEST_SPECK * min(labels.shape))))
-    keep = seeded & (np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= largest)
-    return mask_to_size(keep[labels], shape)
+    small = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= largest
+    return SpeckParts(labels, peak, small, _standout(labels, count, difference))
+
+
+def speck_difference(work: np.ndarray) -> np.ndarray:
+    """Grey levels of the working copy minus their local median: a speck's contrast, and grain or
+    texture where there is none."""
+    grey = luminance(work)
+    return grey.astype(np.float32) - median_background(grey, SPECK_CONTEXT).astype(np.float32)
+
+
+def _standout(labels: np.ndarray, count: int, difference: np.ndarray | None) -> np.ndarray:
+    """Per part, its mean contrast over the mean texture around it (the parts left out of it).
+
+    The issue's flatness limit, measured: a speck on a clear sky stands out many times over, a
+    'speck' in foliage, hair or fabric barely, and that is where the network's false dust sits.
+    """
+    if difference is None:
+        return np.full(count, np.inf, np.float32)
+    texture = local_texture(difference, labels > 0, SPECK_CONTEXT)
+    flat = labels.ravel()
+    area = np.maximum(np.bincount(flat, minlength=count), 1)
+    contrast = np.abs(np.bincount(flat, difference.ravel(), count)) / area
+    around = np.bincount(flat, texture.ravel(), count) / area
+    return (contrast / np.maximum(around, 0.5)).astype(np.float32)
 
 
 def damage_marks(detector: Detector, image: np.ndarray, sensitivity: float) -> np.ndarray:
@@ -173,6 +231,11 @@ def _seeded_parts(probability: np.ndarray, threshold: float, seed: float | None)
     return labels, stats, seeded
 
 
+def working_copy(image: np.ndarray) -> np.ndarray:
+    """The copy whole-photo searches look at: shorter side at most ``WORK_SIDE``."""
+    return np.ascontiguousarray(resized(image, shrink_factor(image.shape[:2], WORK_SIDE)))
+
+
 def whole_photo(detector: Detector, image: np.ndarray) -> np.ndarray:
     """Per-kind probabilities (read-only) on the working copy (shorter side ≤ ``WORK_SIDE``), averaged
     with those of its mirror image: a whole-photo search has no Stroke to lean on, and a mark both
@@ -182,7 +245,7 @@ def whole_photo(detector: Detector, image: np.ndarray) -> np.ndarray:
     the editor's Detect dust then Detect damage) share one pass of the network.
     """
     global _last_whole_photo
-    work = np.ascontiguousarray(resized(image, shrink_factor(image.shape[:2], WORK_SIDE)))
+    work = working_copy(image)
     key = (work.shape, hashlib.blake2b(work.data, digest_size=16).digest())
     last = _last_whole_photo
     if last is not None and last[0] is detector and last[1] == key:
