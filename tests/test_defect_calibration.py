@@ -158,8 +158,33 @@ def test_per_kind_refine_lowers_the_bar_only_for_the_output_that_gains():
     dust = np.zeros((2, 20, 20), np.float16)
     dust[0][part] = 0.6
     dust[0][speck] = 0.9
-    cases = [calibration.StrokeCase("crack", crack, part, truth),
-             calibration.StrokeCase("dust", dust, part, speck)]
-    chosen, f1 = calibration.per_kind_refine(cases, kinds, 0.5)
+    flat = np.zeros((20, 20), np.float32)
+    cases = [calibration.StrokeCase("crack", crack, part, truth, flat, 512),
+             calibration.StrokeCase("dust", dust, part, speck, flat, 512)]
+    chosen, contrast, f1 = calibration.per_kind_refine(cases, kinds, 0.5)
     assert chosen["crack"] < 0.35 and 0.6 <= chosen["dust"] < 0.9
     assert f1["crack"] == pytest.approx(1.0) and f1["dust"] > 0.9
+    assert contrast == 0.0, "nothing to gain from it here"
+
+
+def test_refine_asks_speck_sized_marks_to_stand_out_when_grain_is_as_confident():
+    # A Stroke over a speck on flat paper that also took in a fleck of foliage the network scores
+    # as highly; the crack beside it (a line, not a speck) is kept whatever its surroundings.
+    rng = np.random.default_rng(3)
+    difference = np.zeros((30, 30), np.float32)
+    difference[15:] = rng.normal(0, 25, (15, 30))
+    speck, fleck = (slice(4, 7), slice(4, 7)), (slice(22, 25), slice(22, 25))
+    difference[speck] = difference[fleck] = 40
+    truth = np.zeros((30, 30), bool)
+    truth[speck] = True
+    line = np.zeros((30, 30), bool)
+    line[20, 2:28] = True
+    specks = np.zeros((2, 30, 30), np.float16)
+    specks[0][speck] = specks[0][fleck] = 0.9
+    crack = np.zeros((2, 30, 30), np.float16)
+    crack[1][line] = 0.9
+    part = np.ones((30, 30), bool)
+    cases = [calibration.StrokeCase("dust", specks, part, truth, difference, 512),
+             calibration.StrokeCase("crack", crack, part, line, difference, 512)]
+    _chosen, contrast, f1 = calibration.per_kind_refine(cases, ("dust", "crack"), 0.5)
+    assert contrast > 0 and f1["dust"] == pytest.approx(1.0) and f1["crack"] == pytest.approx(1.0)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from inference.engines.regions import Box
 from inference.restoration import detector as detector_module
 from inference.restoration import propose_damage, propose_dust, refine_stroke
 from inference.restoration.detector import Detector, detector_for, load_detector
@@ -300,3 +301,31 @@ def test_dust_and_damage_of_one_photo_share_one_pass_of_the_network(monkeypatch)
     changed[20, 20] = 255 - changed[20, 20]
     restoration_hole(changed, 0.5, method="learned")
     assert len(calls) == 4  # another photo: looked at afresh
+
+
+def test_speck_contrast_is_off_without_a_card_entry_and_eases_with_sensitivity():
+    detector = random_detector()
+    assert detector.speck_contrast(0.5) == 0.0 and detector.speck_contrast(0.5, "refine_speck_contrast") == 0.0
+    detector.card.update(speck_contrast=1.5, refine_speck_contrast=1.0)
+    assert detector.speck_contrast(0.5) == pytest.approx(1.5)
+    assert detector.speck_contrast(1.0) == pytest.approx(0.75) and detector.speck_contrast(0.0) == pytest.approx(3.0)
+    assert detector.speck_contrast(0.5, "refine_speck_contrast") == pytest.approx(1.0)
+
+
+def test_a_stroke_keeps_a_speck_on_flat_paper_and_drops_a_fleck_of_foliage():
+    from inference.restoration.learned import stroke_marks_from
+
+    rng = np.random.default_rng(5)
+    grey = np.full((40, 40), 128.0)
+    grey[20:] += rng.normal(0, 40, (20, 40))
+    grey[5:8, 5:8] = 200
+    grey[30:33, 30:33] = 160  # as bright above its surroundings as the foliage's own flecks
+    image = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    probability = np.zeros((len(DAMAGE_KINDS), 40, 40), np.float32)
+    probability[DAMAGE_KINDS.index("dust"), 5:8, 5:8] = probability[DAMAGE_KINDS.index("dust"), 30:33, 30:33] = 0.9
+    stroke = np.ones((40, 40), bool)
+    box = Box(0, 0, 40, 40)
+    everything = stroke_marks_from(probability, box, image, stroke, 0.5, "auto")
+    assert everything[6, 6] and everything[31, 31]
+    standing_out = stroke_marks_from(probability, box, image, stroke, 0.5, "auto", speck_contrast=1.5)
+    assert standing_out[6, 6] and not standing_out[31, 31]

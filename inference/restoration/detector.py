@@ -74,10 +74,11 @@ class Detector:
         seed = self.card.get("seed_thresholds", {}).get(function)
         return _pair(self.threshold(function, sensitivity), seed, sensitivity)
 
-    def speck_contrast(self, sensitivity: float) -> float:
-        """How many times the texture around it a dust speck's contrast must be (the card's
-        ``speck_contrast``, 0 when it has none): halved at sensitivity 1, doubled at 0."""
-        return float(self.card.get("speck_contrast", 0.0)) * 2.0 ** (1.0 - 2.0 * float(sensitivity))
+    def speck_contrast(self, sensitivity: float, key: str = "speck_contrast") -> float:
+        """How many times the texture around it a speck's contrast must be: the card's ``key``
+        (``speck_contrast`` for Detect dust, ``refine_speck_contrast`` for speck-sized marks in a
+        Stroke; 0 when it has none), halved at sensitivity 1, doubled at 0."""
+        return float(self.card.get(key, 0.0)) * 2.0 ** (1.0 - 2.0 * float(sensitivity))
 
     def damage_channels(self, sensitivity: float) -> list[tuple[tuple[str, ...], float, float]]:
         """Whole-photo damage as (outputs, threshold, seed) channels at ``sensitivity``, their marks

@@ -66,7 +66,7 @@ def stroke_marks(detector: Detector, image: np.ndarray, stroke: np.ndarray, sens
     """The marks inside ``stroke``, grown by ``grow_px``."""
     probability, box = stroke_probability(detector, image, stroke)
     marks = stroke_marks_from(probability, box, image, stroke, detector.kind_thresholds("refine_stroke", sensitivity),
-                              kind)
+                              kind, detector.speck_contrast(sensitivity, "refine_speck_contrast"))
     return grown(marks, grow_px, box)
 
 
@@ -86,8 +86,12 @@ def stroke_probability(detector: Detector, image: np.ndarray, stroke: np.ndarray
     return probability, box
 
 
-def stroke_marks_from(probability, box: Box | None, image, stroke, thresholds, kind: str) -> np.ndarray:
-    """Pixels of the Stroke where any kind's probability passes its threshold (one for all, or one per kind)."""
+def stroke_marks_from(probability, box: Box | None, image, stroke, thresholds, kind: str, speck_contrast: float = 0.0,
+                      difference: np.ndarray | None = None, photo_side: int | None = None) -> np.ndarray:
+    """Pixels of the Stroke where any kind's probability passes its threshold (one for all, or one
+    per kind); marks no larger than a speck must also stand out of the texture around them by
+    ``speck_contrast``. ``difference`` (:func:`speck_difference` of the box) and ``photo_side``
+    (the photo's shorter side, else the Stroke's) are for callers that hold only the box."""
     found = np.zeros(stroke.shape, bool)
     if probability is None:
         return found
@@ -97,8 +101,22 @@ def stroke_marks_from(probability, box: Box | None, image, stroke, thresholds, k
     marks = mask_to_size((probability > limits).any(axis=0), part.shape) & part
     if kind != "auto":
         marks = _of_polarity(marks, luminance(image[window]), kind)
+    if speck_contrast > 0 and marks.any():
+        largest = max(3, int(round(LARGEST_SPECK * (photo_side or min(stroke.shape)))))
+        marks = _specks_standing_out(marks, speck_difference(image[window]) if difference is None else difference,
+                                     speck_contrast, largest)
     found[window] = marks
     return found
+
+
+def _specks_standing_out(marks: np.ndarray, difference: np.ndarray, contrast: float, largest: int) -> np.ndarray:
+    """``marks`` without the speck-sized parts that do not stand out by ``contrast`` (grain in
+    foliage or fabric that a Stroke over a real speck took in); lines and blotches stay."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8), connectivity=8)
+    small = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= largest
+    keep = ~small | (_standout(labels, count, difference) >= contrast)
+    keep[0] = False
+    return keep[labels]
 
 
 def _of_polarity(marks: np.ndarray, grey: np.ndarray, kind: str) -> np.ndarray:

@@ -8,7 +8,7 @@ benchmark does; the network runs once per case and its marks are scored at every
 grid. Chosen, at the default sensitivity:
 
 * ``refine_stroke``: the threshold with the best mean F1 over the five kinds, then one threshold per
-  kind where that adds F1;
+  kind, and how far speck-sized marks must stand out of their surroundings, where that adds F1;
 * ``propose_dust``: a threshold, a seed (parts are traced above the threshold and kept where they
   reach the seed: hysteresis) and a speck contrast (how far a speck must stand out of the texture
   around it), the setting with the highest recall at which dust's precision reaches the aim with
@@ -52,6 +52,7 @@ from inference.training.proposal_calibration import (
     CONFIDENCE,
     GRID,
     PRECISION_AIM,
+    SPECK_CONTRASTS,
     ProposalCase,
     choose_damage,
     choose_dust,
@@ -60,20 +61,24 @@ from inference.weights.store import write_card
 
 ROUNDS = 3  # passes of the per-kind search for refine_stroke
 LEAST_GAIN = 0.002  # mean F1 a per-kind threshold must add to be taken (smaller gains are noise on 40 photos)
+SPECK = "speck contrast"  # the refine search's one coordinate that is not a kind's threshold
 
 
 @dataclass
 class StrokeCase:
     """One simulated Stroke: the kind rendered, the per-kind probabilities over its box, the Stroke and
-    the damage in that box."""
+    the damage in that box, the box's speck difference and the photo's shorter side."""
 
     kind: str
     probability: np.ndarray
     part: np.ndarray
     truth: np.ndarray
+    difference: np.ndarray
+    photo_side: int
 
-    def counts(self, thresholds: np.ndarray) -> Counts:
-        marks = stroke_marks_from(self.probability, Box(0, 0, *self.part.shape), None, self.part, thresholds, "auto")
+    def counts(self, thresholds: np.ndarray, speck_contrast: float = 0.0) -> Counts:
+        marks = stroke_marks_from(self.probability, Box(0, 0, *self.part.shape), None, self.part, thresholds, "auto",
+                                  speck_contrast, self.difference, self.photo_side)
         return pixel_counts(grown(marks, 2), self.truth)
 
 
@@ -101,7 +106,8 @@ def score_grid(detector, paths: list[Path], seeds: int) -> tuple[list[StrokeCase
                     continue
                 stroke = _rough_stroke(truth, np.random.default_rng([seed, index, 7]))
                 inside, box = stroke_probability(detector, photo.image, stroke)
-                strokes.append(StrokeCase(kind, inside, stroke[box.slices], truth[box.slices]))
+                strokes.append(StrokeCase(kind, inside, stroke[box.slices], truth[box.slices],
+                                          speck_difference(photo.image[box.slices]), min(clean.shape[:2])))
                 if kind == "dust":
                     proposals.append(ProposalCase.of(kind, index, whole_photo(detector, photo.image), detector.kinds,
                                                      ("dust",), truth, speck_difference(working_copy(photo.image))))
@@ -136,31 +142,34 @@ def best_refine_threshold(scores: dict) -> float:
     return max(mean_f1, key=mean_f1.get)
 
 
-def per_kind_refine(cases: list[StrokeCase], kinds: tuple[str, ...], start: float) -> tuple[dict, dict]:
-    """({kind: threshold}, {kind: F1}) for refine_stroke: from ``start`` for every output, each output's
-    threshold in turn moved over the grid while the mean F1 over the rendered kinds rises by at
-    least ``LEAST_GAIN`` (a thin crack wants a lower bar than a speck on grainy paper)."""
+def per_kind_refine(cases: list[StrokeCase], kinds: tuple[str, ...], start: float) -> tuple[dict, float, dict]:
+    """({kind: threshold}, speck contrast, {kind: F1}) for refine_stroke: from ``start`` for every
+    output and no speck contrast, each output's threshold in turn, then the speck contrast, moved
+    over its grid while the mean F1 over the rendered kinds rises by at least ``LEAST_GAIN`` (a thin
+    crack wants a lower bar than a speck on grainy paper)."""
+    grids = {**dict.fromkeys(kinds, GRID), SPECK: SPECK_CONTRASTS}
 
     def scored(chosen: dict) -> tuple[float, dict]:
         vector = np.array([chosen[kind] for kind in kinds], np.float32)
         totals: dict[str, Counts] = {}
         for case in cases:
-            totals.setdefault(case.kind, Counts()).__iadd__(case.counts(vector))
+            totals.setdefault(case.kind, Counts()).__iadd__(case.counts(vector, chosen[SPECK]))
         return float(np.mean([c.f1 for c in totals.values()])), {k: round(c.f1, 3) for k, c in totals.items()}
 
-    chosen = dict.fromkeys(kinds, start)
+    chosen = {**dict.fromkeys(kinds, start), SPECK: 0.0}
     best, f1 = scored(chosen)
     for _ in range(ROUNDS):
         before = best
-        for kind in kinds:
-            for threshold in GRID:
-                trial = dict(chosen, **{kind: threshold})
+        for coordinate, grid in grids.items():
+            for value in grid:
+                trial = dict(chosen, **{coordinate: value})
                 score, trial_f1 = scored(trial)
                 if score >= best + LEAST_GAIN:
                     chosen, best, f1 = trial, score, trial_f1
         if best == before:
             break
-    return chosen, f1
+    contrast = chosen.pop(SPECK)
+    return chosen, contrast, f1
 
 
 def write_table(scores: dict, path: Path) -> None:
@@ -177,7 +186,8 @@ def calibrate(weights: Path, data: Path, seeds: int, limit: int, table: Path | N
         raise SystemExit(f"none of the card's held-out photos are under {data / 'train'}")
     strokes, proposals = score_grid(detector, paths, seeds)
     scores = refine_scores(strokes, detector.kinds)
-    kind_thresholds, refine_reached = per_kind_refine(strokes, detector.kinds, best_refine_threshold(scores))
+    kind_thresholds, refine_contrast, refine_reached = per_kind_refine(strokes, detector.kinds,
+                                                                        best_refine_threshold(scores))
     dust, dust_reached, dust_totals = choose_dust(proposals, len(paths))
     channels, damage_reached, damage_totals = choose_damage(proposals, len(paths))
     if table:
@@ -187,6 +197,7 @@ def calibrate(weights: Path, data: Path, seeds: int, limit: int, table: Path | N
     card = {key: value for key, value in detector.card.items() if key != "proposed_damage"}  # the channels say it now
     card.update(thresholds={"refine_stroke": best_refine_threshold(scores), "propose_dust": dust[0]},
                 seed_thresholds={"propose_dust": dust[1]}, speck_contrast=dust[2], damage_channels=channels,
+                refine_speck_contrast=refine_contrast,
                 kind_thresholds={"refine_stroke": kind_thresholds},
                 data=detector.card.get("data") or data_note(data, detector.card["held_out_photos"]),
                 calibration={"photos": len(paths), "seeds": seeds, "precision_aim": PRECISION_AIM,
@@ -201,7 +212,7 @@ def calibrate(weights: Path, data: Path, seeds: int, limit: int, table: Path | N
 def run(args: argparse.Namespace) -> None:
     card = calibrate(args.weights, args.data, args.seeds, args.photos, args.table)
     print(json.dumps({key: card[key] for key in ("thresholds", "seed_thresholds", "speck_contrast", "kind_thresholds",
-                                                 "damage_channels", "calibration")}, indent=2))
+                                                 "refine_speck_contrast", "damage_channels", "calibration")}, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:
