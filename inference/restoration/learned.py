@@ -173,7 +173,8 @@ def speck_parts(dust: np.ndarray, threshold: float, difference: np.ndarray | Non
     and every part stands out)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats((dust > threshold).astype(np.uint8), connectivity=8)
     peak = np.zeros(count, np.float32)
-    np.maximum.at(peak, labels.ravel(), dust.ravel())
+    inside = labels > 0  # a few per cent of the photo: np.maximum.at is slow on all of it
+    np.maximum.at(peak, labels[inside], dust[inside])
     largest = max(3, int(round(LARGEST_SPECK * min(labels.shape))))
     small = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= largest
     return SpeckParts(labels, peak, small, _standout(labels, count, difference))
